@@ -1,0 +1,43 @@
+//! Login: the same answer, and the same hashing work, whether or not the email exists.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{SignedIn, validate::Email};
+use crate::{
+    auth::{Password, session},
+    entity::customer,
+    error::{Code, Error, Field, FieldError, Result},
+    state::AppState,
+};
+
+/// Checks the password of `email` in `project_id` and opens a session.
+pub async fn login(state: &AppState, project_id: i32, email: &str, password: &Password) -> Result<SignedIn> {
+    let mut missing = Vec::new();
+    if email.trim().is_empty() {
+        missing.push(FieldError::new(Field::Email, Code::Required));
+    }
+    if password.expose().is_empty() {
+        missing.push(FieldError::new(Field::Password, Code::Required));
+    }
+    if !missing.is_empty() {
+        return Err(Error::Invalid(missing));
+    }
+
+    // The query returns its connection to the pool before the hash starts.
+    let found = customer::Entity::find()
+        .filter(customer::Column::ProjectId.eq(project_id))
+        .filter(customer::Column::EmailNormalized.eq(Email::normalize(email)))
+        .one(&state.db)
+        .await?;
+    let matches = state.hasher.verify(password, found.as_ref().map(|c| c.password_hash.as_str())).await?;
+    let customer = match found {
+        Some(customer) if matches && customer.is_active() => customer,
+        _ => return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)])),
+    };
+
+    let now = Utc::now();
+    let session = session::open(&state.db, customer.id, now, state.settings.session_ttl()).await?;
+    let token = state.tokens.issue(customer.id, session.id, now)?;
+    Ok(SignedIn { customer, token })
+}

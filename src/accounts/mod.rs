@@ -1,0 +1,105 @@
+//! The house: every account rule lives here once, whichever door (GraphQL or REST) calls it.
+//!
+//! Functions take plain Rust inputs and return entity models or an [`Error`](crate::error::Error);
+//! nothing here knows about HTTP, GraphQL or JSON shapes.
+
+mod login;
+mod profile;
+mod register;
+mod sessions;
+pub mod validate;
+
+use chrono::NaiveDate;
+use sea_orm::EntityTrait;
+
+pub use login::login;
+pub use profile::{ProfileChanges, customer_by_id, update_profile};
+pub use register::{Registration, register};
+pub use sessions::{logout, refresh};
+
+use crate::{
+    auth::IssuedToken,
+    entity::{customer, customer_group},
+    error::{Error, Result},
+    state::AppState,
+};
+
+/// The project (shop) that callers without a project of their own belong to.
+pub const DEFAULT_PROJECT_ID: i32 = 1;
+/// `customers.status` of an account that may log in.
+pub const STATUS_ACTIVE: i16 = 1;
+/// `customers.status` of a suspended account.
+pub const STATUS_SUSPENDED: i16 = 0;
+/// The group new customers join.
+pub const DEFAULT_GROUP_CODE: &str = "general";
+
+/// A customer's gender, as stored and as offered to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+    /// Other.
+    Other,
+}
+
+impl Gender {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Male => "male",
+            Gender::Female => "female",
+            Gender::Other => "other",
+        }
+    }
+
+    /// Reads a gender in any letter case ("Male", "male", "MALE").
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "male" => Some(Gender::Male),
+            "female" => Some(Gender::Female),
+            "other" => Some(Gender::Other),
+            _ => None,
+        }
+    }
+}
+
+impl customer::Model {
+    /// "First Last".
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The stored gender, if any.
+    pub fn gender(&self) -> Option<Gender> {
+        self.gender.as_deref().and_then(Gender::parse)
+    }
+
+    /// The date of birth, if given.
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        self.date_of_birth
+    }
+
+    /// Whether the account may log in.
+    pub fn is_active(&self) -> bool {
+        self.status == STATUS_ACTIVE
+    }
+}
+
+/// A customer just signed in: their record, the session opened and its token.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The customer.
+    pub customer: customer::Model,
+    /// The access token naming the new session.
+    pub token: IssuedToken,
+}
+
+/// The customer group with `id`.
+pub async fn group(state: &AppState, id: i32) -> Result<customer_group::Model> {
+    customer_group::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("customer group {id} is missing")))
+}

@@ -1,0 +1,126 @@
+//! Reading and changing one's own account.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+
+use super::{register::email_taken_or_internal, validate::Checks};
+use crate::{
+    auth::{Authenticated, Password, session},
+    entity::customer,
+    error::{Code, Error, Field, FieldError, Result},
+    state::AppState,
+};
+
+/// Changes to a profile. `None` leaves a field as it is; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    /// New first name.
+    pub first_name: Option<String>,
+    /// New last name.
+    pub last_name: Option<String>,
+    /// New gender (any letter case), or clear it.
+    pub gender: Option<Option<String>>,
+    /// New date of birth (`YYYY-MM-DD`), or clear it.
+    pub date_of_birth: Option<Option<String>>,
+    /// New phone, or clear it.
+    pub phone: Option<Option<String>>,
+    /// New email: needs `current_password`.
+    pub email: Option<String>,
+    /// Proof of identity for email and password changes.
+    pub current_password: Option<Password>,
+    /// New password: needs `current_password`.
+    pub new_password: Option<Password>,
+    /// The new password again.
+    pub new_password_confirmation: Option<Password>,
+}
+
+/// The customer with `id`, if it is the caller: nobody reads an account that is not theirs.
+pub fn customer_by_id(caller: &Authenticated, id: &str) -> Result<customer::Model> {
+    match id.trim().parse::<i64>() {
+        Ok(id) if id == caller.customer.id => Ok(caller.customer.clone()),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+/// Applies `changes` to the caller's own account; a password change ends every other session.
+pub async fn update_profile(
+    state: &AppState,
+    caller: &Authenticated,
+    changes: ProfileChanges,
+) -> Result<customer::Model> {
+    let now = Utc::now();
+    let current = &caller.customer;
+    let mut checks = Checks::default();
+    let first_name = changes.first_name.as_deref().map(|v| checks.text(Field::FirstName, v));
+    let last_name = changes.last_name.as_deref().map(|v| checks.text(Field::LastName, v));
+    let phone = changes.phone.as_ref().map(|v| checks.optional_text(Field::Phone, v.as_deref()));
+    let gender = changes.gender.as_ref().map(|g| checks.gender(g.as_deref()));
+    let date_of_birth =
+        changes.date_of_birth.as_ref().map(|d| checks.date_of_birth(d.as_deref(), now.date_naive()));
+    let email = changes.email.as_deref().map(|v| checks.email(Field::Email, v));
+    let new_password = changes.new_password.as_ref().or(changes.new_password_confirmation.as_ref());
+    if new_password.is_some() {
+        checks.new_password(
+            (Field::NewPassword, changes.new_password.as_ref()),
+            (Field::NewPasswordConfirmation, changes.new_password_confirmation.as_ref()),
+            state.settings.password_min_length,
+        );
+    }
+    let email = email.flatten().filter(|e| e.address != current.email);
+    let sensitive = email.is_some() || new_password.is_some();
+    if sensitive && changes.current_password.is_none() {
+        checks.refuse(FieldError::new(Field::CurrentPassword, Code::Required));
+    }
+    checks.finish()?;
+
+    // Both argon2 runs happen before the transaction opens.
+    if let (true, Some(proof)) = (sensitive, &changes.current_password)
+        && !state.hasher.verify(proof, Some(&current.password_hash)).await?
+    {
+        return Err(Error::field(Field::CurrentPassword, Code::InvalidCredentials));
+    }
+    let password_hash = match &changes.new_password {
+        Some(password) => Some(state.hasher.hash(password).await?),
+        None => None,
+    };
+
+    let mut row = current.clone().into_active_model();
+    if let Some(Some(value)) = first_name {
+        row.first_name = Set(value);
+    }
+    if let Some(Some(value)) = last_name {
+        row.last_name = Set(value);
+    }
+    if let Some(Some(value)) = phone {
+        row.phone = Set(value);
+    }
+    if let Some(Some(value)) = date_of_birth {
+        row.date_of_birth = Set(value);
+    }
+    if let Some(Some(value)) = gender {
+        row.gender = Set(value.map(|g| g.as_str().to_owned()));
+    }
+    if let Some(email) = email {
+        // A new address is unproven until verified; a change of letter case is the same address.
+        if email.normalized != current.email_normalized {
+            row.email_verified_at = Set(None);
+        }
+        row.email = Set(email.address);
+        row.email_normalized = Set(email.normalized);
+    }
+    if let Some(hash) = &password_hash {
+        row.password_hash = Set(hash.clone());
+    }
+    if !row.is_changed() {
+        return Ok(current.clone());
+    }
+    row.updated_at = Set(now);
+
+    let txn = state.db.begin().await?;
+    let updated = row.update(&txn).await.map_err(email_taken_or_internal)?;
+    if password_hash.is_some() {
+        session::revoke_all(&txn, current.id, Some(caller.session_id), now).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}

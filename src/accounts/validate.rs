@@ -1,0 +1,192 @@
+//! Field rules shared by every operation: parsed once, collected so a client sees every mistake.
+
+use chrono::NaiveDate;
+
+use super::Gender;
+use crate::{
+    auth::Password,
+    error::{Code, Error, Field, FieldError, Result},
+};
+
+/// The longest text any field takes (the legacy APIs' 191).
+pub const MAX_TEXT: usize = 191;
+/// The longest password accepted, in characters.
+pub const MAX_PASSWORD: usize = 128;
+
+/// An email address: trimmed, syntax-checked, with its case-insensitive key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// As given, trimmed.
+    pub address: String,
+    /// Lower-cased: what uniqueness and login compare.
+    pub normalized: String,
+}
+
+impl Email {
+    /// The comparison key of `raw`, without validating it.
+    pub fn normalize(raw: &str) -> String {
+        raw.trim().to_lowercase()
+    }
+}
+
+/// Collects every field error of one request.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    /// Records a refusal.
+    pub fn refuse(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// `Ok` when nothing was refused, else every refusal at once.
+    pub fn finish(self) -> Result<()> {
+        if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
+    }
+
+    /// A required email address.
+    pub fn email(&mut self, field: Field, raw: &str) -> Option<Email> {
+        let address = self.text(field, raw)?;
+        if !email_address::EmailAddress::is_valid(&address) || !address.contains('@') {
+            self.refuse(FieldError::new(field, Code::Invalid));
+            return None;
+        }
+        let normalized = Email::normalize(&address);
+        Some(Email { address, normalized })
+    }
+
+    /// Required text: trimmed, non-empty, at most [`MAX_TEXT`] characters, no control characters.
+    pub fn text(&mut self, field: Field, raw: &str) -> Option<String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            self.refuse(FieldError::new(field, Code::Required));
+            return None;
+        }
+        self.bounded(field, trimmed)
+    }
+
+    /// Optional text: blank means "none"; otherwise as [`Checks::text`].
+    pub fn optional_text(&mut self, field: Field, raw: Option<&str>) -> Option<Option<String>> {
+        match raw.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(value) => self.bounded(field, value).map(Some),
+        }
+    }
+
+    fn bounded(&mut self, field: Field, value: &str) -> Option<String> {
+        if value.chars().count() > MAX_TEXT {
+            self.refuse(FieldError::length(field, Code::TooLong, MAX_TEXT));
+            None
+        } else if value.chars().any(char::is_control) {
+            self.refuse(FieldError::new(field, Code::Invalid));
+            None
+        } else {
+            Some(value.to_owned())
+        }
+    }
+
+    /// A new password and its confirmation: length in characters, and equal.
+    pub fn new_password(
+        &mut self,
+        (field, password): (Field, Option<&Password>),
+        (confirmation_field, confirmation): (Field, Option<&Password>),
+        min_length: usize,
+    ) {
+        let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
+            self.refuse(FieldError::new(field, Code::Required));
+            return;
+        };
+        let length = password.expose().chars().count();
+        if length < min_length {
+            self.refuse(FieldError::length(field, Code::TooShort, min_length));
+        } else if length > MAX_PASSWORD {
+            self.refuse(FieldError::length(field, Code::TooLong, MAX_PASSWORD));
+        }
+        match confirmation {
+            Some(c) if c.expose() == password.expose() => {}
+            Some(c) if !c.expose().is_empty() => {
+                self.refuse(FieldError::new(confirmation_field, Code::PasswordMismatch));
+            }
+            _ => self.refuse(FieldError::new(confirmation_field, Code::Required)),
+        }
+    }
+
+    /// A gender in any letter case; blank means none.
+    pub fn gender(&mut self, raw: Option<&str>) -> Option<Option<Gender>> {
+        match raw.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(value) => match Gender::parse(value) {
+                Some(gender) => Some(Some(gender)),
+                None => {
+                    self.refuse(FieldError::new(Field::Gender, Code::Invalid));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A date of birth as `YYYY-MM-DD`, strictly in the past and not before 1900; blank means none.
+    pub fn date_of_birth(&mut self, raw: Option<&str>, today: NaiveDate) -> Option<Option<NaiveDate>> {
+        let raw = match raw.map(str::trim) {
+            None | Some("") => return Some(None),
+            Some(raw) => raw,
+        };
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            Ok(date) if date < today && date >= earliest => Some(Some(date)),
+            _ => {
+                self.refuse(FieldError::new(Field::DateOfBirth, Code::Invalid));
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_compared_lower_case() {
+        let mut checks = Checks::default();
+        let email = checks.email(Field::Email, "  Jane@Example.COM ").unwrap();
+        assert_eq!(email.address, "Jane@Example.COM");
+        assert_eq!(email.normalized, "jane@example.com");
+        assert!(checks.finish().is_ok());
+    }
+
+    #[test]
+    fn password_length_counts_characters_not_bytes() {
+        let mut checks = Checks::default();
+        let pw = Password::new("ñññññññ"); // 7 characters, 14 bytes
+        checks.new_password((Field::Password, Some(&pw)), (Field::PasswordConfirmation, Some(&pw)), 8);
+        let Err(Error::Invalid(errors)) = checks.finish() else { panic!("expected a refusal") };
+        assert_eq!(errors, vec![FieldError::length(Field::Password, Code::TooShort, 8)]);
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let mut checks = Checks::default();
+        checks.text(Field::FirstName, " ");
+        checks.email(Field::Email, "not-an-email");
+        let Err(Error::Invalid(errors)) = checks.finish() else { panic!("expected a refusal") };
+        assert_eq!(errors.len(), 2);
+    }
+
+    #[test]
+    fn dates_of_birth_must_be_iso_dates_in_the_past() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let mut checks = Checks::default();
+        assert_eq!(
+            checks.date_of_birth(Some("1990-04-01"), today),
+            Some(NaiveDate::from_ymd_opt(1990, 4, 1))
+        );
+        assert_eq!(checks.date_of_birth(Some(" "), today), Some(None));
+        assert!(checks.finish().is_ok());
+        for bad in ["01/04/1990", "2026-11-23", "1899-12-31", "1990-02-30"] {
+            let mut checks = Checks::default();
+            assert_eq!(checks.date_of_birth(Some(bad), today), None, "{bad}");
+            assert!(checks.finish().is_err());
+        }
+    }
+}

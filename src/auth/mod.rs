@@ -1,0 +1,10 @@
+//! Credentials: argon2id hashing off the async runtime, JWTs, and the sessions they name.
+
+pub mod extractor;
+pub mod password;
+pub mod session;
+pub mod token;
+
+pub use password::{Password, PasswordHasher};
+pub use session::Authenticated;
+pub use token::{IssuedToken, TokenIssuer};

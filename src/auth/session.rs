@@ -1,0 +1,87 @@
+//! Sessions: opened at login, checked on every authenticated call, revoked at logout.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait,
+    Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    entity::{customer, session},
+    error::{Error, Result},
+    state::AppState,
+};
+
+/// A caller whose token names a live session of an active customer.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The customer, as loaded with the session check.
+    pub customer: customer::Model,
+    /// The session the token names.
+    pub session_id: Uuid,
+}
+
+/// Opens a session for `customer_id` lasting `ttl` from `now`.
+pub async fn open<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    now: DateTime<Utc>,
+    ttl: std::time::Duration,
+) -> Result<session::Model> {
+    let expires_at = now + chrono::Duration::from_std(ttl).map_err(Error::internal)?;
+    let session = session::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        customer_id: Set(customer_id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    };
+    Ok(session.insert(conn).await?)
+}
+
+/// Who `token` belongs to, if it is valid and its session live; `Unauthenticated` otherwise.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated> {
+    let claims = state.tokens.verify(token).ok_or(Error::Unauthenticated)?;
+    let customer_id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
+    // One query checks the session and loads the customer.
+    let customer = customer::Entity::find_by_id(customer_id)
+        .join(sea_orm::JoinType::InnerJoin, customer::Relation::Session.def())
+        .filter(session::Column::Id.eq(claims.sid))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .filter(customer::Column::Status.eq(crate::accounts::STATUS_ACTIVE))
+        .one(&state.db)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    Ok(Authenticated { customer, session_id: claims.sid })
+}
+
+/// Ends one session.
+pub async fn revoke<C: ConnectionTrait>(conn: &C, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
+    session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of `customer_id` except `keep` (all of them when `keep` is `None`).
+pub async fn revoke_all<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut update = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::CustomerId.eq(customer_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = keep {
+        update = update.filter(session::Column::Id.ne(keep));
+    }
+    update.exec(conn).await?;
+    Ok(())
+}

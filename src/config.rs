@@ -1,0 +1,290 @@
+//! Settings: defaults, environment variables (and `.env`), validation before anything starts.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{Figment, providers::Env};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+/// Every environment variable the service reads; nothing else is looked at.
+pub const VARIABLES: &[&str] = &[
+    "APP_ENV",
+    "DATABASE_URL",
+    "DATA_DIR",
+    "LISTEN_ADDR",
+    "PUBLIC_URL",
+    "JWT_SECRET",
+    "JWT_TTL_SECONDS",
+    "SESSION_TTL_SECONDS",
+    "PASSWORD_MIN_LENGTH",
+    "HASH_CONCURRENCY",
+    "MAX_BODY_BYTES",
+    "REQUEST_TIMEOUT_SECONDS",
+    "GRAPHQL_MAX_DEPTH",
+    "GRAPHQL_MAX_COMPLEXITY",
+    "GRAPHQL_INTROSPECTION",
+    "GRAPHIQL",
+    "LOG_FORMAT",
+    "DB_MAX_CONNECTIONS",
+];
+
+/// The shortest HS256 secret accepted: 256 bits, as RFC 7518 asks of an HMAC key.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Where the service runs; production turns on the strict checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    /// Local work: generated secret, GraphiQL and introspection on.
+    #[default]
+    Development,
+    /// Integration tests.
+    Test,
+    /// Live: a configured secret is required; GraphiQL and introspection off unless switched on.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line, for log collectors.
+    Json,
+}
+
+/// The service's configuration, loaded once at start and passed down in `AppState`.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `APP_ENV`.
+    pub app_env: AppEnv,
+    /// `DATABASE_URL`; the SQLite file in `data_dir` when unset.
+    pub database_url: Option<String>,
+    /// `DATA_DIR`: the SQLite file and the generated development secret live here.
+    pub data_dir: PathBuf,
+    /// `LISTEN_ADDR`.
+    pub listen_addr: SocketAddr,
+    /// `PUBLIC_URL`: the address customers reach; JWT issuer and link base.
+    pub public_url: Option<String>,
+    /// `JWT_SECRET`: HS256 key; generated and kept in `data_dir` outside production.
+    pub jwt_secret: Option<SecretString>,
+    /// `JWT_TTL_SECONDS`: lifetime of one access token.
+    pub jwt_ttl_seconds: u64,
+    /// `SESSION_TTL_SECONDS`: how long a login lasts when its tokens are refreshed.
+    pub session_ttl_seconds: u64,
+    /// `PASSWORD_MIN_LENGTH`, in characters.
+    pub password_min_length: usize,
+    /// `HASH_CONCURRENCY`: argon2 runs at once (each holds 19 MiB); the core count when unset.
+    pub hash_concurrency: Option<usize>,
+    /// `MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`.
+    pub request_timeout_seconds: u64,
+    /// `GRAPHQL_MAX_DEPTH`.
+    pub graphql_max_depth: usize,
+    /// `GRAPHQL_MAX_COMPLEXITY`.
+    pub graphql_max_complexity: usize,
+    /// `GRAPHQL_INTROSPECTION`: defaults to on outside production.
+    pub graphql_introspection: Option<bool>,
+    /// `GRAPHIQL`: the playground on `GET /graphql`; defaults to on outside production.
+    pub graphiql: Option<bool>,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `DB_MAX_CONNECTIONS`.
+    pub db_max_connections: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            app_env: AppEnv::Development,
+            database_url: None,
+            data_dir: PathBuf::from("./data"),
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: None,
+            jwt_secret: None,
+            jwt_ttl_seconds: 3600,
+            session_ttl_seconds: 30 * 24 * 3600,
+            password_min_length: 8,
+            hash_concurrency: None,
+            max_body_bytes: 64 * 1024,
+            request_timeout_seconds: 30,
+            // GraphiQL's introspection query nests 13 deep; our own types nest at most 4, so
+            // complexity (which counts every alias) is the limit that guards against abuse.
+            graphql_max_depth: 16,
+            graphql_max_complexity: 150,
+            graphql_introspection: None,
+            graphiql: None,
+            log_format: LogFormat::Text,
+            db_max_connections: 16,
+        }
+    }
+}
+
+/// Why the service refuses to start; names the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable at fault.
+    pub variable: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+fn refuse(variable: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError { variable: variable.to_owned(), reason: reason.into() }
+}
+
+impl Settings {
+    /// Reads `.env` (if present) and the environment, then validates.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a broken one is not silently half-read.
+        if let Err(err) = dotenvy::dotenv()
+            && !err.not_found()
+        {
+            return Err(refuse(".env", err.to_string()));
+        }
+        let settings: Settings = Figment::from(Env::raw().only(VARIABLES)).extract().map_err(|err| {
+            let variable = err.path.join("_").to_uppercase();
+            refuse(if variable.is_empty() { "environment" } else { &variable }, err.kind.to_string())
+        })?;
+        settings.validate()
+    }
+
+    /// Checks values that parse but cannot work; returns the settings unchanged when they can.
+    pub fn validate(self) -> Result<Self, ConfigError> {
+        if let Some(url) = &self.public_url {
+            let parsed = Url::parse(url).map_err(|e| refuse("PUBLIC_URL", e.to_string()))?;
+            if !matches!(parsed.scheme(), "http" | "https") {
+                return Err(refuse("PUBLIC_URL", "must be an http:// or https:// URL"));
+            }
+        }
+        match &self.jwt_secret {
+            None if self.app_env == AppEnv::Production => {
+                return Err(refuse("JWT_SECRET", "is required when APP_ENV=production"));
+            }
+            Some(secret) if secret.expose_secret().len() < MIN_JWT_SECRET_BYTES => {
+                return Err(refuse(
+                    "JWT_SECRET",
+                    format!("must be at least {MIN_JWT_SECRET_BYTES} bytes long"),
+                ));
+            }
+            _ => {}
+        }
+        let positive = [
+            ("JWT_TTL_SECONDS", self.jwt_ttl_seconds),
+            ("SESSION_TTL_SECONDS", self.session_ttl_seconds),
+            ("REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds),
+            ("GRAPHQL_MAX_DEPTH", self.graphql_max_depth as u64),
+            ("GRAPHQL_MAX_COMPLEXITY", self.graphql_max_complexity as u64),
+            ("DB_MAX_CONNECTIONS", u64::from(self.db_max_connections)),
+        ];
+        for (variable, value) in positive {
+            if value == 0 {
+                return Err(refuse(variable, "must be greater than 0"));
+            }
+        }
+        if !(1..=128).contains(&self.password_min_length) {
+            return Err(refuse("PASSWORD_MIN_LENGTH", "must be between 1 and 128"));
+        }
+        if self.hash_concurrency == Some(0) {
+            return Err(refuse("HASH_CONCURRENCY", "must be greater than 0"));
+        }
+        if self.max_body_bytes < 1024 {
+            return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));
+        }
+        Ok(self)
+    }
+
+    /// The database to use: `DATABASE_URL`, or a SQLite file in the data folder.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.data_dir.join("customer-accounts.db").display())
+        })
+    }
+
+    /// The base URL customers use to reach the service (no trailing slash).
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.listen_addr),
+        }
+    }
+
+    /// Whether production's strict defaults apply.
+    pub fn is_production(&self) -> bool {
+        self.app_env == AppEnv::Production
+    }
+
+    /// Whether GraphQL introspection answers.
+    pub fn introspection_enabled(&self) -> bool {
+        self.graphql_introspection.unwrap_or(!self.is_production())
+    }
+
+    /// Whether `GET /graphql` serves the GraphiQL playground.
+    pub fn graphiql_enabled(&self) -> bool {
+        self.graphiql.unwrap_or(!self.is_production())
+    }
+
+    /// How many argon2 computations may run at once.
+    pub fn hash_concurrency(&self) -> usize {
+        self.hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(2))
+    }
+
+    /// Access-token lifetime.
+    pub fn jwt_ttl(&self) -> Duration {
+        Duration::from_secs(self.jwt_ttl_seconds)
+    }
+
+    /// Session lifetime.
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_ttl_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_secret(secret: &str) -> Settings {
+        Settings { jwt_secret: Some(SecretString::from(secret)), ..Settings::default() }
+    }
+
+    #[test]
+    fn production_without_a_secret_refuses_to_start_naming_jwt_secret() {
+        let err = Settings { app_env: AppEnv::Production, ..Settings::default() }
+            .validate()
+            .err()
+            .map(|e| e.variable);
+        assert_eq!(err.as_deref(), Some("JWT_SECRET"));
+    }
+
+    #[test]
+    fn a_secret_shorter_than_32_bytes_is_refused() {
+        let err = with_secret("short").validate().err().map(|e| e.variable);
+        assert_eq!(err.as_deref(), Some("JWT_SECRET"));
+        assert!(with_secret(&"x".repeat(32)).validate().is_ok());
+    }
+
+    #[test]
+    fn a_public_url_that_is_not_http_is_refused() {
+        let settings = Settings { public_url: Some("ftp://shop".into()), ..Settings::default() };
+        assert_eq!(settings.validate().err().map(|e| e.variable).as_deref(), Some("PUBLIC_URL"));
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours.
+    fn a_malformed_number_in_the_environment_names_its_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("JWT_TTL_SECONDS", "soon");
+            let err = Settings::from_env().err().map(|e| e.variable);
+            assert_eq!(err.as_deref(), Some("JWT_TTL_SECONDS"));
+            Ok(())
+        });
+    }
+}

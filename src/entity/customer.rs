@@ -1,0 +1,42 @@
+//! Customer accounts.
+
+use sea_orm::entity::prelude::*;
+
+/// A row of `customers`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "customers")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub project_id: i32,
+    /// As the customer typed it (trimmed).
+    pub email: String,
+    /// Lower-cased: the unique, case-insensitive key.
+    pub email_normalized: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub gender: Option<String>,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<String>,
+    pub status: i16,
+    pub customer_group_id: i32,
+    pub email_verified_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::session::Entity")]
+    Session,
+}
+
+impl Related<super::session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

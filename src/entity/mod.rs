@@ -1,0 +1,6 @@
+//! SeaORM entities, one file per table. They are storage, not API shapes.
+
+pub mod customer;
+pub mod customer_group;
+pub mod project;
+pub mod session;

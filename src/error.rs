@@ -1,0 +1,224 @@
+//! The one error type: every failure the domain reports, and how each door shows it.
+
+use std::{fmt, time::Duration};
+
+/// An input field a customer can get wrong, named once for every door.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `email`.
+    Email,
+    /// `firstName` / `first_name`.
+    FirstName,
+    /// `lastName` / `last_name`.
+    LastName,
+    /// `password`.
+    Password,
+    /// `passwordConfirmation` / `password_confirmation`.
+    PasswordConfirmation,
+    /// `phone`.
+    Phone,
+    /// `gender`.
+    Gender,
+    /// `dateOfBirth` / `date_of_birth`.
+    DateOfBirth,
+    /// `currentPassword` / `current_password`.
+    CurrentPassword,
+    /// `newPassword`.
+    NewPassword,
+    /// `newPasswordConfirmation`.
+    NewPasswordConfirmation,
+}
+
+impl Field {
+    /// The field's name in GraphQL inputs.
+    pub fn camel_name(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::FirstName => "firstName",
+            Field::LastName => "lastName",
+            Field::Password => "password",
+            Field::PasswordConfirmation => "passwordConfirmation",
+            Field::Phone => "phone",
+            Field::Gender => "gender",
+            Field::DateOfBirth => "dateOfBirth",
+            Field::CurrentPassword => "currentPassword",
+            Field::NewPassword => "newPassword",
+            Field::NewPasswordConfirmation => "newPasswordConfirmation",
+        }
+    }
+
+    /// The field as a person reads it, lower case ("first name").
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Email => "email",
+            Field::FirstName => "first name",
+            Field::LastName => "last name",
+            Field::Password => "password",
+            Field::PasswordConfirmation => "password confirmation",
+            Field::Phone => "phone",
+            Field::Gender => "gender",
+            Field::DateOfBirth => "date of birth",
+            Field::CurrentPassword => "current password",
+            Field::NewPassword => "new password",
+            Field::NewPasswordConfirmation => "new password confirmation",
+        }
+    }
+}
+
+/// Why an input was refused; stable codes that clients branch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// Missing or blank.
+    Required,
+    /// Present but malformed.
+    Invalid,
+    /// Shorter than the minimum (`limit`).
+    TooShort,
+    /// Longer than the maximum (`limit`).
+    TooLong,
+    /// The confirmation does not match.
+    PasswordMismatch,
+    /// Another account of this shop has this email.
+    EmailTaken,
+    /// Email and password do not match an active account.
+    InvalidCredentials,
+}
+
+/// One refused input: which field (if any), why, and the limit it broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field at fault; `None` for a failure of the request as a whole.
+    pub field: Option<Field>,
+    /// Why.
+    pub code: Code,
+    /// The length limit for `TooShort` / `TooLong`.
+    pub limit: Option<usize>,
+}
+
+impl FieldError {
+    /// A refusal of `field` for `code`.
+    pub fn new(field: Field, code: Code) -> Self {
+        Self { field: Some(field), code, limit: None }
+    }
+
+    /// A length refusal of `field` with its limit.
+    pub fn length(field: Field, code: Code, limit: usize) -> Self {
+        Self { field: Some(field), code, limit: Some(limit) }
+    }
+
+    /// A refusal that belongs to no single field.
+    pub fn general(code: Code) -> Self {
+        Self { field: None, code, limit: None }
+    }
+
+    /// An English sentence for API clients ("First name is required.").
+    pub fn message(&self) -> String {
+        let label = self.field.map_or("value", Field::label);
+        let limit = self.limit.unwrap_or_default();
+        let sentence = match self.code {
+            Code::Required => format!("{label} is required."),
+            Code::Invalid => format!("{label} is not valid."),
+            Code::TooShort => format!("{label} must be at least {limit} characters."),
+            Code::TooLong => format!("{label} must be at most {limit} characters."),
+            Code::PasswordMismatch => format!("{label} does not match."),
+            Code::EmailTaken => "An account with this email already exists.".to_owned(),
+            Code::InvalidCredentials if self.field == Some(Field::CurrentPassword) => {
+                "The current password is incorrect.".to_owned()
+            }
+            Code::InvalidCredentials => "Incorrect email or password.".to_owned(),
+        };
+        capitalize(&sentence)
+    }
+}
+
+fn capitalize(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// Everything that can go wrong in the domain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Expected, customer-fixable failures: shown in payloads and 422 bodies.
+    #[error("the input was refused")]
+    Invalid(Vec<FieldError>),
+    /// No valid session.
+    #[error("not logged in")]
+    Unauthenticated,
+    /// Logged in, but the thing is not theirs.
+    #[error("forbidden")]
+    Forbidden,
+    /// Too many attempts; try again after the given time.
+    #[error("too many requests")]
+    RateLimited(Duration),
+    /// Anything unexpected. Its text is logged, never shown: Display says only "internal error".
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// Shorthand for domain results.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A single field refusal.
+    pub fn field(field: Field, code: Code) -> Self {
+        Error::Invalid(vec![FieldError::new(field, code)])
+    }
+
+    /// An unexpected failure, with context for the log.
+    pub fn internal(err: impl Into<anyhow::Error>) -> Self {
+        Error::Internal(err.into())
+    }
+
+    /// The machine-readable code of top-level GraphQL errors.
+    pub fn graphql_code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "BAD_USER_INPUT",
+            Error::Unauthenticated => "UNAUTHENTICATED",
+            Error::Forbidden => "FORBIDDEN",
+            Error::RateLimited(_) => "RATE_LIMITED",
+            Error::Internal(_) => "INTERNAL",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for Error {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Error::Internal(err.into())
+    }
+}
+
+impl From<sea_orm::TransactionError<Error>> for Error {
+    fn from(err: sea_orm::TransactionError<Error>) -> Self {
+        match err {
+            sea_orm::TransactionError::Connection(db) => db.into(),
+            sea_orm::TransactionError::Transaction(inner) => inner,
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.camel_name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_field_and_its_limit() {
+        assert_eq!(FieldError::new(Field::FirstName, Code::Required).message(), "First name is required.");
+        assert_eq!(
+            FieldError::length(Field::Password, Code::TooShort, 8).message(),
+            "Password must be at least 8 characters."
+        );
+    }
+
+    #[test]
+    fn internal_errors_never_display_their_cause() {
+        let err = Error::internal(anyhow::anyhow!("relation \"customers\" does not exist"));
+        assert_eq!(err.to_string(), "internal error");
+    }
+}

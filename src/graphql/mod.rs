@@ -1,0 +1,11 @@
+//! The GraphQL door: types, resolvers and the `/graphql` endpoint. Resolvers parse, call one
+//! domain function, and shape the answer.
+
+mod handler;
+mod mutation;
+mod query;
+mod schema;
+mod types;
+
+pub use handler::{graphql_get, graphql_post};
+pub use schema::{AppSchema, build, sdl};

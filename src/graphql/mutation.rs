@@ -1,0 +1,105 @@
+//! Mutations: each parses its input, calls one domain function and shapes the payload.
+
+use async_graphql::{Context, Object};
+
+use super::{
+    query::{payload, require_caller, state, top_level},
+    types::{
+        Customer, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput, RegisterPayload,
+        UpdateProfileInput, UpdateProfilePayload, change,
+    },
+};
+use crate::{
+    accounts::{self, DEFAULT_PROJECT_ID, ProfileChanges, Registration},
+    auth::Password,
+};
+
+/// Write operations.
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Creates an account and logs it in.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<RegisterPayload> {
+        let registration = Registration {
+            project_id: DEFAULT_PROJECT_ID,
+            email: input.email,
+            first_name: input.first_name,
+            last_name: input.last_name,
+            password: Password::new(input.password),
+            password_confirmation: Password::new(input.password_confirmation),
+            phone: input.phone,
+            gender: input.gender.map(|g| g.as_str().to_owned()),
+            date_of_birth: input.date_of_birth,
+        };
+        let result = accounts::register(state(ctx)?, registration).await.map(|signed_in| RegisterPayload {
+            customer: Some(Customer(signed_in.customer)),
+            token: Some(signed_in.token.token),
+            expires_at: Some(signed_in.token.expires_at),
+            errors: Vec::new(),
+        });
+        payload(ctx, result)
+    }
+
+    /// Exchanges email and password for an access token.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        #[graphql(secret)] password: String,
+    ) -> async_graphql::Result<LoginPayload> {
+        let password = Password::new(password);
+        let result =
+            accounts::login(state(ctx)?, DEFAULT_PROJECT_ID, &email, &password).await.map(|signed_in| {
+                LoginPayload {
+                    token: Some(signed_in.token.token),
+                    expires_at: Some(signed_in.token.expires_at),
+                    customer: Some(Customer(signed_in.customer)),
+                    errors: Vec::new(),
+                }
+            });
+        payload(ctx, result)
+    }
+
+    /// Changes the caller's own profile; only the fields given change.
+    async fn update_profile(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateProfileInput,
+    ) -> async_graphql::Result<UpdateProfilePayload> {
+        let caller = require_caller(ctx).await?;
+        let changes = ProfileChanges {
+            first_name: input.first_name,
+            last_name: input.last_name,
+            gender: change(input.gender, |g| g.as_str().to_owned()),
+            date_of_birth: change(input.date_of_birth, |d| d),
+            phone: change(input.phone, |p| p),
+            email: input.email,
+            current_password: input.current_password.map(Password::new),
+            new_password: input.new_password.map(Password::new),
+            new_password_confirmation: input.new_password_confirmation.map(Password::new),
+        };
+        let result = accounts::update_profile(state(ctx)?, &caller, changes)
+            .await
+            .map(|c| UpdateProfilePayload { customer: Some(Customer(c)), errors: Vec::new() });
+        payload(ctx, result)
+    }
+
+    /// Ends the caller's session; its token is refused from then on.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
+        let caller = require_caller(ctx).await?;
+        accounts::logout(state(ctx)?, &caller).await.map_err(|e| top_level(ctx, e))?;
+        Ok(LogoutPayload { success: true })
+    }
+
+    /// A fresh access token for the caller's live session, before the current one expires.
+    async fn refresh_token(&self, ctx: &Context<'_>) -> async_graphql::Result<RefreshTokenPayload> {
+        let caller = require_caller(ctx).await?;
+        let token = accounts::refresh(state(ctx)?, &caller).await.map_err(|e| top_level(ctx, e))?;
+        Ok(RefreshTokenPayload { token: token.token, expires_at: token.expires_at })
+    }
+}

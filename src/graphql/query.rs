@@ -1,0 +1,96 @@
+//! Queries, and the helpers every resolver uses to reach the house and report its errors.
+
+use async_graphql::{Context, ErrorExtensions as _, ID, Object};
+
+use super::types::{Customer, Payload, UserError};
+use crate::{
+    accounts,
+    auth::{Authenticated, session},
+    error::Error,
+    state::AppState,
+};
+
+/// The bearer token of the request, if any.
+pub struct Credentials(pub Option<String>);
+
+/// The request id, to tie an `INTERNAL` answer to its log line.
+pub struct RequestId(pub String);
+
+/// The service state.
+pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
+    ctx.data::<AppState>()
+}
+
+/// The caller, or `None` when the request carries no valid token.
+pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
+    let Some(Credentials(Some(token))) = ctx.data_opt::<Credentials>() else { return Ok(None) };
+    let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
+    match session::authenticate(state, token).await {
+        Ok(caller) => Ok(Some(caller)),
+        Err(Error::Unauthenticated) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// The caller, or `UNAUTHENTICATED`.
+pub async fn require_caller(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
+    caller(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(|e| top_level(ctx, e))
+}
+
+/// A domain error as a top-level GraphQL error with `extensions.code`; internals are logged, not shown.
+pub fn top_level(ctx: &Context<'_>, err: Error) -> async_graphql::Error {
+    let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let message = match &err {
+        Error::Internal(source) => {
+            tracing::error!(request_id = %request_id, error = ?source, "internal error");
+            "Internal server error.".to_owned()
+        }
+        Error::Unauthenticated => "You must be logged in.".to_owned(),
+        Error::Forbidden => "You are not allowed to access this.".to_owned(),
+        Error::RateLimited(after) => {
+            format!("Too many requests; try again in {} seconds.", after.as_secs().max(1))
+        }
+        Error::Invalid(errors) => errors.first().map(|e| e.message()).unwrap_or_default(),
+    };
+    let code = err.graphql_code();
+    async_graphql::Error::new(message).extend_with(|_, ext| {
+        ext.set("code", code);
+        if let Error::Internal(_) = err {
+            ext.set("requestId", request_id.clone());
+        }
+        if let Error::RateLimited(after) = err {
+            ext.set("retryAfter", after.as_secs().max(1));
+        }
+    })
+}
+
+/// Expected failures into the payload's `errors`; everything else top-level.
+pub fn payload<P: Payload>(ctx: &Context<'_>, result: Result<P, Error>) -> async_graphql::Result<P> {
+    match result {
+        Ok(payload) => Ok(payload),
+        Err(Error::Invalid(errors)) => {
+            let mut payload = P::default();
+            *payload.errors_mut() = errors.into_iter().map(UserError::from).collect();
+            Ok(payload)
+        }
+        Err(other) => Err(top_level(ctx, other)),
+    }
+}
+
+/// Read operations.
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The logged-in customer, or null without a valid token.
+    async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+        let caller = caller(ctx).await.map_err(|e| top_level(ctx, e))?;
+        Ok(caller.map(|c| Customer(c.customer)))
+    }
+
+    /// A customer by id: only one's own; any other id is `FORBIDDEN`, whether or not it exists.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
+        let caller = require_caller(ctx).await?;
+        accounts::customer_by_id(&caller, &id).map(|c| Some(Customer(c))).map_err(|e| top_level(ctx, e))
+    }
+}

@@ -1,0 +1,335 @@
+//! GraphQL object, input and payload types; built from domain values, never exposing secrets.
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, InputValueError, InputValueResult, MaybeUndefined, Object, Scalar,
+    ScalarType, SimpleObject, Value,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::query::state;
+use crate::{
+    accounts::{self, STATUS_ACTIVE},
+    entity::{customer, customer_group},
+    error::{Code, FieldError},
+};
+
+/// A calendar date, `YYYY-MM-DD` (RFC 3339 full-date).
+#[derive(Debug, Clone, Copy)]
+pub struct Date(pub NaiveDate);
+
+#[Scalar(name = "Date", specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Date)
+                .map_err(|_| InputValueError::custom("expected a date as YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}
+
+/// A customer's gender.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+    /// Other.
+    Other,
+}
+
+impl Gender {
+    /// The domain's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Male => accounts::Gender::Male.as_str(),
+            Gender::Female => accounts::Gender::Female.as_str(),
+            Gender::Other => accounts::Gender::Other.as_str(),
+        }
+    }
+}
+
+impl From<accounts::Gender> for Gender {
+    fn from(g: accounts::Gender) -> Self {
+        match g {
+            accounts::Gender::Male => Gender::Male,
+            accounts::Gender::Female => Gender::Female,
+            accounts::Gender::Other => Gender::Other,
+        }
+    }
+}
+
+/// Whether the account may log in.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerStatus {
+    /// May log in.
+    Active,
+    /// Suspended by the shop.
+    Suspended,
+}
+
+/// A customer group (guest, general, wholesale).
+#[derive(SimpleObject)]
+pub struct CustomerGroup {
+    /// Group id.
+    pub id: ID,
+    /// Stable machine name.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+}
+
+impl From<customer_group::Model> for CustomerGroup {
+    fn from(g: customer_group::Model) -> Self {
+        Self { id: ID(g.id.to_string()), code: g.code, name: g.name }
+    }
+}
+
+/// A customer account.
+pub struct Customer(pub customer::Model);
+
+#[Object]
+impl Customer {
+    /// Customer id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Email address, as the customer typed it.
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    /// First name.
+    async fn first_name(&self) -> &str {
+        &self.0.first_name
+    }
+    /// Last name.
+    async fn last_name(&self) -> &str {
+        &self.0.last_name
+    }
+    /// First and last name.
+    async fn name(&self) -> String {
+        self.0.full_name()
+    }
+    /// Gender, if given.
+    async fn gender(&self) -> Option<Gender> {
+        self.0.gender().map(Gender::from)
+    }
+    /// Date of birth, if given.
+    async fn date_of_birth(&self) -> Option<Date> {
+        self.0.birth_date().map(Date)
+    }
+    /// Phone number, if given.
+    async fn phone(&self) -> Option<&str> {
+        self.0.phone.as_deref()
+    }
+    /// Whether the account may log in.
+    async fn status(&self) -> CustomerStatus {
+        if self.0.status == STATUS_ACTIVE { CustomerStatus::Active } else { CustomerStatus::Suspended }
+    }
+    /// The customer group (new customers join `general`).
+    async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<CustomerGroup> {
+        let state = state(ctx)?;
+        accounts::group(state, self.0.customer_group_id)
+            .await
+            .map(CustomerGroup::from)
+            .map_err(|e| super::query::top_level(ctx, e))
+    }
+    /// When the customer proved they read this address; null until then.
+    async fn email_verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.email_verified_at
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When the account last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Why a mutation's input was refused.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserErrorCode {
+    /// Missing or blank.
+    Required,
+    /// Malformed.
+    Invalid,
+    /// Too short.
+    TooShort,
+    /// Too long.
+    TooLong,
+    /// Confirmation differs.
+    PasswordMismatch,
+    /// Email already registered.
+    EmailTaken,
+    /// Email and password do not match.
+    InvalidCredentials,
+}
+
+impl From<Code> for UserErrorCode {
+    fn from(code: Code) -> Self {
+        match code {
+            Code::Required => UserErrorCode::Required,
+            Code::Invalid => UserErrorCode::Invalid,
+            Code::TooShort => UserErrorCode::TooShort,
+            Code::TooLong => UserErrorCode::TooLong,
+            Code::PasswordMismatch => UserErrorCode::PasswordMismatch,
+            Code::EmailTaken => UserErrorCode::EmailTaken,
+            Code::InvalidCredentials => UserErrorCode::InvalidCredentials,
+        }
+    }
+}
+
+/// An expected failure a customer can fix, naming the input field.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct UserError {
+    /// Path to the input field (`["email"]`); null when no single field is at fault.
+    pub field: Option<Vec<String>>,
+    /// Stable code to branch on.
+    pub code: UserErrorCode,
+    /// English explanation.
+    pub message: String,
+}
+
+impl From<FieldError> for UserError {
+    fn from(e: FieldError) -> Self {
+        Self {
+            field: e.field.map(|f| vec![f.camel_name().to_owned()]),
+            code: e.code.into(),
+            message: e.message(),
+        }
+    }
+}
+
+/// Payloads that carry expected failures in `errors`.
+pub trait Payload: Default {
+    /// Where the errors go.
+    fn errors_mut(&mut self) -> &mut Vec<UserError>;
+}
+
+macro_rules! payload {
+    ($($name:ident),*) => {$(
+        impl Payload for $name {
+            fn errors_mut(&mut self) -> &mut Vec<UserError> {
+                &mut self.errors
+            }
+        }
+    )*};
+}
+payload!(RegisterPayload, LoginPayload, UpdateProfilePayload);
+
+/// Result of `register`.
+#[derive(SimpleObject, Default)]
+pub struct RegisterPayload {
+    /// The new customer.
+    pub customer: Option<Customer>,
+    /// Access token: the customer is logged in at once.
+    pub token: Option<String>,
+    /// When `token` expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Why registration was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `login`.
+#[derive(SimpleObject, Default)]
+pub struct LoginPayload {
+    /// Access token (JWT) for `Authorization: Bearer`.
+    pub token: Option<String>,
+    /// When `token` expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The customer.
+    pub customer: Option<Customer>,
+    /// Why login was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `updateProfile`.
+#[derive(SimpleObject, Default)]
+pub struct UpdateProfilePayload {
+    /// The customer after the change.
+    pub customer: Option<Customer>,
+    /// Why the change was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `logout`.
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// True once the session is ended.
+    pub success: bool,
+}
+
+/// Result of `refreshToken`.
+#[derive(SimpleObject)]
+pub struct RefreshTokenPayload {
+    /// A new access token for the same session.
+    pub token: String,
+    /// When it expires.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Input of `register`.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// Email address; at most 191 characters, compared without regard to letter case.
+    pub email: String,
+    /// First name; at most 191 characters.
+    pub first_name: String,
+    /// Last name; at most 191 characters.
+    pub last_name: String,
+    /// Password: `PASSWORD_MIN_LENGTH` (default 8) to 128 characters.
+    #[graphql(secret)]
+    pub password: String,
+    /// The password again.
+    #[graphql(secret)]
+    pub password_confirmation: String,
+    /// Phone number; at most 191 characters.
+    pub phone: Option<String>,
+    /// Gender.
+    pub gender: Option<Gender>,
+    /// `YYYY-MM-DD`, in the past.
+    pub date_of_birth: Option<String>,
+}
+
+/// Input of `updateProfile`: only the fields given change; null clears an optional field.
+#[derive(InputObject)]
+pub struct UpdateProfileInput {
+    /// New first name.
+    pub first_name: Option<String>,
+    /// New last name.
+    pub last_name: Option<String>,
+    /// New gender; null clears it.
+    pub gender: MaybeUndefined<Gender>,
+    /// `YYYY-MM-DD`, in the past; null clears it.
+    pub date_of_birth: MaybeUndefined<String>,
+    /// New phone number; null clears it.
+    pub phone: MaybeUndefined<String>,
+    /// New email address: needs `currentPassword`, and is unverified until verified again.
+    pub email: Option<String>,
+    /// Required to change email or password.
+    #[graphql(secret)]
+    pub current_password: Option<String>,
+    /// New password: needs `currentPassword`; ends every other session.
+    #[graphql(secret)]
+    pub new_password: Option<String>,
+    /// The new password again.
+    #[graphql(secret)]
+    pub new_password_confirmation: Option<String>,
+}
+
+/// `MaybeUndefined` as the domain's "leave / clear / set".
+pub fn change<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(map(v))),
+    }
+}

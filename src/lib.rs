@@ -1,0 +1,60 @@
+//! customer-accounts: a shop's customer accounts behind a GraphQL API.
+//!
+//! Map of the crate (see DESIGN.md):
+//! - [`accounts`]: the domain. Every rule (validation, uniqueness, who may see what) lives here once.
+//! - [`graphql`]: the GraphQL door. Parses, calls one domain function, shapes the answer.
+//! - [`auth`]: argon2id hashing, JWTs and the sessions they name.
+//! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
+//! - [`error`]: the one error type and what each door makes of it.
+//! - [`config`], [`state`], [`db`], [`http`]: settings, shared state, database, router.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod state;
+pub mod telemetry;
+
+pub use http::router as app;
+
+use tokio::net::TcpListener;
+
+/// Serves `router` on `listener` until Ctrl-C or SIGTERM, then lets requests in flight finish.
+pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
+    let db = state.db.clone();
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    db.close().await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,89 @@
+//! The `customer-accounts` command: serve (default), migrate, schema.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use customer_accounts::{config::Settings, db, graphql, state::AppState, telemetry};
+use migration::{Migrator, MigratorTrait};
+
+/// Customer accounts for a shop: GraphQL API and legacy REST paths.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service (the default).
+    Serve,
+    /// Change or inspect the database schema.
+    Migrate {
+        #[arg(value_enum, default_value = "up")]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum MigrateAction {
+    /// Apply pending migrations.
+    Up,
+    /// Revert the last migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
+    /// Drop everything and apply all migrations again.
+    Fresh,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Some(Command::Schema) = cli.command {
+        print!("{}", graphql::sdl());
+        return Ok(());
+    }
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("customer-accounts: refusing to start: {err}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(settings.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings).await,
+        Command::Migrate { action } => migrate(settings, action).await,
+        Command::Schema => Ok(()),
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let addr = settings.listen_addr;
+    let public_url = settings.public_url();
+    let graphiql = settings.graphiql_enabled();
+    let state = AppState::build(settings).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, "customer-accounts listening");
+    if graphiql {
+        tracing::info!("GraphiQL: {public_url}/graphql");
+    }
+    customer_accounts::serve(listener, state).await
+}
+
+async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
+    let conn = db::connect(&settings).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&conn, None).await?,
+        MigrateAction::Down => Migrator::down(&conn, Some(1)).await?,
+        MigrateAction::Fresh => Migrator::fresh(&conn).await?,
+        MigrateAction::Status => {
+            for migration in Migrator::get_migration_with_status(&conn).await? {
+                println!("{:<10} {}", format!("{:?}", migration.status()), migration.name());
+            }
+        }
+    }
+    Ok(())
+}

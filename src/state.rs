@@ -1,0 +1,85 @@
+//! AppState: what every request shares, built once from the settings.
+
+use std::{ops::Deref, path::Path, sync::Arc};
+
+use anyhow::Context as _;
+use rand::Rng as _;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+
+use crate::{
+    auth::{PasswordHasher, TokenIssuer},
+    config::Settings,
+    db,
+};
+
+/// Shared, cheaply cloned handle to the service's parts.
+#[derive(Clone)]
+pub struct AppState(Arc<Parts>);
+
+/// The parts behind an [`AppState`].
+pub struct Parts {
+    /// Validated configuration.
+    pub settings: Settings,
+    /// Connection pool.
+    pub db: DatabaseConnection,
+    /// argon2id, bounded.
+    pub hasher: PasswordHasher,
+    /// JWT signing and checking.
+    pub tokens: TokenIssuer,
+}
+
+impl Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects, migrates, and prepares keys and the hasher.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await.context("connecting to the database")?;
+        db::migrate(&db).await.context("applying migrations")?;
+        Self::with_db(settings, db)
+    }
+
+    /// Builds the state around an already migrated connection.
+    pub fn with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.expose_secret().as_bytes().to_vec(),
+            None => development_secret(&settings.data_dir)?,
+        };
+        let tokens = TokenIssuer::new(&secret, settings.public_url(), settings.jwt_ttl())?;
+        let hasher = PasswordHasher::new(settings.hash_concurrency())?;
+        Ok(Self(Arc::new(Parts { settings, db, hasher, tokens })))
+    }
+}
+
+/// Outside production a secret is generated once and kept, so tokens survive restarts.
+fn development_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= crate::config::MIN_JWT_SECRET_BYTES {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated a development JWT secret");
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

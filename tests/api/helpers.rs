@@ -1,0 +1,205 @@
+//! Spawns the real app on 127.0.0.1:0 against a fresh database, and calls it over HTTP.
+
+use std::net::SocketAddr;
+
+use customer_accounts::{config::Settings, state::AppState};
+use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+/// The secret tests sign with; tests forge tokens with it too.
+pub const JWT_SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
+/// The issuer tests configure.
+pub const PUBLIC_URL: &str = "http://accounts.test";
+/// A password that passes every rule.
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// A fresh database: a temporary SQLite file, or a new PostgreSQL database dropped at the end.
+pub struct TestDb {
+    pub url: String,
+    dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    async fn create() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(base) => {
+                let name = format!("ca_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&base).await.unwrap();
+                admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+                admin.close().await.unwrap();
+                let mut url = url::Url::parse(&base).unwrap();
+                url.set_path(&name);
+                Self { url: url.to_string(), dir, postgres: Some((base, name)) }
+            }
+            None => {
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+                Self { url, dir, postgres: None }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.postgres.take() else { return };
+        // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&base).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running service and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    /// Kept alive for the test: dropping it deletes the database.
+    _db: TestDb,
+}
+
+/// Settings every test starts from.
+pub fn test_settings(db: &TestDb) -> Settings {
+    Settings {
+        app_env: customer_accounts::config::AppEnv::Test,
+        database_url: Some(db.url.clone()),
+        data_dir: db.dir.path().to_path_buf(),
+        public_url: Some(PUBLIC_URL.into()),
+        jwt_secret: Some(SecretString::from(JWT_SECRET)),
+        hash_concurrency: Some(2),
+        db_max_connections: 8,
+        ..Settings::default()
+    }
+}
+
+/// The app with default test settings.
+pub async fn spawn() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// The app with settings adjusted by `configure`.
+pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create().await;
+    let mut settings = test_settings(&db);
+    configure(&mut settings);
+    let settings = settings.validate().unwrap();
+    let state = AppState::build(settings).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(customer_accounts::serve(listener, state.clone()));
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    TestApp { addr, client, state, _db: db }
+}
+
+/// A registered customer.
+pub struct Customer {
+    pub id: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL request, optionally as a logged-in customer; returns the whole JSON answer.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request =
+            self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200");
+        response.json().await.unwrap()
+    }
+
+    /// POSTs a GraphQL request without credentials.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(None, query, variables).await
+    }
+
+    /// Registers `email` with [`PASSWORD`] and returns the new customer's id and token.
+    pub async fn register(&self, email: &str) -> Customer {
+        let answer = self
+            .gql(
+                REGISTER,
+                json!({ "input": {
+                    "email": email, "firstName": "Jane", "lastName": "Doe",
+                    "password": PASSWORD, "passwordConfirmation": PASSWORD,
+                }}),
+            )
+            .await;
+        let payload = &answer["data"]["register"];
+        assert_eq!(payload["errors"], json!([]), "{answer}");
+        Customer {
+            id: payload["customer"]["id"].as_str().unwrap().to_owned(),
+            token: payload["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Logs in and returns the `login` payload.
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let answer = self.gql(LOGIN, json!({ "email": email, "password": password })).await;
+        answer["data"]["login"].clone()
+    }
+
+    /// `me` for `token`: the customer object or null.
+    pub async fn me(&self, token: &str) -> Value {
+        let answer = self.gql_as(Some(token), "{ me { id email } }", json!({})).await;
+        answer["data"]["me"].clone()
+    }
+}
+
+pub const REGISTER: &str = r#"
+mutation Register($input: RegisterInput!) {
+  register(input: $input) {
+    token expiresAt
+    customer { id email firstName lastName name gender dateOfBirth phone status emailVerifiedAt createdAt updatedAt group { id code name } }
+    errors { field code message }
+  }
+}"#;
+
+pub const LOGIN: &str = r#"
+mutation Login($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    token expiresAt
+    customer { id email }
+    errors { field code message }
+  }
+}"#;
+
+pub const UPDATE_PROFILE: &str = r#"
+mutation Update($input: UpdateProfileInput!) {
+  updateProfile(input: $input) {
+    customer { id email firstName lastName gender dateOfBirth phone emailVerifiedAt }
+    errors { field code message }
+  }
+}"#;
+
+/// The `code`s of a payload's errors, with their fields.
+pub fn error_codes(payload: &Value) -> Vec<(Value, String)> {
+    payload["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].clone(), e["code"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+/// The first top-level error's `extensions.code`.
+pub fn top_level_code(answer: &Value) -> Option<&str> {
+    answer["errors"][0]["extensions"]["code"].as_str()
+}

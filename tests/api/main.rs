@@ -1,0 +1,12 @@
+//! The one integration-test binary: the real router over HTTP, a fresh database per test.
+//! SQLite by default; PostgreSQL when `TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod hardening;
+mod helpers;
+mod login;
+mod profile;
+mod queries;
+mod register;
+mod schema;
+mod tokens;

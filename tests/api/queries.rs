@@ -1,0 +1,63 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{spawn, top_level_code};
+
+const CUSTOMER: &str = "query($id: ID!) { customer(id: $id) { id email } }";
+
+#[tokio::test]
+async fn me_is_null_without_a_token_or_with_a_bad_one() {
+    let app = spawn().await;
+    let answer = app.gql("{ me { id } }", json!({})).await;
+    assert_eq!(answer, json!({ "data": { "me": null } }));
+    assert_eq!(app.me("not-a-token").await, Value::Null);
+}
+
+#[tokio::test]
+async fn me_returns_the_caller() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    assert_eq!(app.me(&jane.token).await, json!({ "id": jane.id, "email": "jane@example.com" }));
+}
+
+#[tokio::test]
+async fn customer_by_ones_own_id_returns_the_record() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let answer = app.gql_as(Some(&jane.token), CUSTOMER, json!({ "id": jane.id })).await;
+    assert_eq!(answer["data"]["customer"]["email"], "jane@example.com");
+}
+
+#[tokio::test]
+async fn customer_by_another_id_is_forbidden_without_revealing_whether_it_exists() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let john = app.register("john@example.com").await;
+    let existing = app.gql_as(Some(&jane.token), CUSTOMER, json!({ "id": john.id })).await;
+    let missing = app.gql_as(Some(&jane.token), CUSTOMER, json!({ "id": "999999" })).await;
+    assert_eq!(top_level_code(&existing), Some("FORBIDDEN"));
+    assert_eq!(existing["data"]["customer"], Value::Null);
+    assert_eq!(existing, missing);
+    assert!(!existing.to_string().contains("john@example.com"));
+}
+
+#[tokio::test]
+async fn customer_without_logging_in_is_unauthenticated() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let answer = app.gql(CUSTOMER, json!({ "id": jane.id })).await;
+    assert_eq!(top_level_code(&answer), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn no_password_hash_or_secret_is_reachable_from_the_schema() {
+    let app = spawn().await;
+    let answer = app.gql(r#"{ __type(name: "Customer") { fields { name } } }"#, json!({})).await;
+    let fields: Vec<String> = answer["data"]["__type"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_lowercase())
+        .collect();
+    assert!(fields.contains(&"email".to_owned()));
+    assert!(fields.iter().all(|f| !f.contains("password") && !f.contains("hash") && !f.contains("secret")));
+}
