@@ -1,7 +1,7 @@
 //! Reading and changing one's own account.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use super::{register::email_taken_or_internal, validate::Checks};
 use crate::{
@@ -116,7 +116,7 @@ pub async fn update_profile(
     }
     row.updated_at = Set(now);
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let updated = row.update(&txn).await.map_err(email_taken_or_internal)?;
     if password_hash.is_some() {
         session::revoke_all(&txn, current.id, Some(caller.session_id), now).await?;

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
 };
 
 use super::{DEFAULT_GROUP_CODE, STATUS_ACTIVE, SignedIn, validate::Checks};
@@ -61,7 +61,7 @@ pub async fn register(state: &AppState, input: Registration) -> Result<SignedIn>
     // Hash before the transaction opens: a pooled connection is never held while argon2 runs.
     let password_hash = state.hasher.hash(&input.password).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let group = customer_group::Entity::find()
         .filter(customer_group::Column::Code.eq(DEFAULT_GROUP_CODE))
         .one(&txn)

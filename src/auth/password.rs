@@ -1,10 +1,10 @@
-//! argon2id with OWASP parameters, run on the blocking pool behind a semaphore.
+//! argon2id with OWASP parameters, on a bounded pool of low-priority threads.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
 
@@ -37,17 +37,23 @@ impl From<String> for Password {
     }
 }
 
-/// Hashes and verifies passwords without blocking the async runtime or exhausting memory.
+/// Work for a hashing thread; it answers through a channel the caller awaits.
+type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
+
+/// Hashes and verifies passwords on a fixed pool of low-priority threads.
+///
+/// The pool size bounds memory (each running hash holds 19 MiB, and each thread's allocator keeps
+/// at most one such block) and CPU: the threads run at the lowest priority, so a login flood takes
+/// only the CPU that request handling leaves idle and cannot stall other requests.
 pub struct PasswordHasher {
-    argon: Argon2<'static>,
-    permits: Arc<Semaphore>,
+    queue: mpsc::Sender<Job>,
     concurrency: usize,
     /// Verified against when the email is unknown, so that both cases cost one hash.
     decoy_hash: String,
 }
 
 impl PasswordHasher {
-    /// Builds a hasher allowing `concurrency` hashes at once (each holds 19 MiB while it runs).
+    /// Starts `concurrency` hashing threads.
     pub fn new(concurrency: usize) -> anyhow::Result<Self> {
         let params = Params::new(M_COST_KIB, T_COST, P_COST, None)
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
@@ -56,7 +62,13 @@ impl PasswordHasher {
             .hash_password(b"decoy password for unknown accounts")
             .map_err(|e| anyhow::anyhow!("argon2 decoy hash: {e}"))?
             .to_string();
-        Ok(Self { argon, permits: Arc::new(Semaphore::new(concurrency)), concurrency, decoy_hash })
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        for index in 0..concurrency {
+            let (argon, jobs) = (argon.clone(), Arc::clone(&jobs));
+            std::thread::Builder::new().name(format!("argon2-{index}")).spawn(move || work(&argon, &jobs))?;
+        }
+        Ok(Self { queue, concurrency, decoy_hash })
     }
 
     /// How many hashes may run at once.
@@ -90,17 +102,33 @@ impl PasswordHasher {
 
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Argon2<'static>) -> Result<T> + Send + 'static,
+        job: impl FnOnce(&Argon2<'static>) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let permit = Arc::clone(&self.permits).acquire_owned().await.map_err(Error::internal)?;
-        let argon = self.argon.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = work(&argon);
-            drop(permit);
-            result
-        })
-        .await
-        .map_err(Error::internal)?
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |argon| {
+            // A caller that gave up (timeout, closed connection) no longer needs the work.
+            if !reply.is_closed() {
+                let _ = reply.send(job(argon));
+            }
+        });
+        self.queue.send(job).map_err(|_| Error::internal(anyhow::anyhow!("the hashing pool has stopped")))?;
+        answer.await.map_err(|_| Error::internal(anyhow::anyhow!("a hashing job failed")))?
+    }
+}
+
+/// A hashing thread: lowest CPU priority, then jobs until the hasher is dropped.
+fn work(argon: &Argon2<'static>, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    if let Err(err) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
+        tracing::warn!(error = ?err, "cannot lower the hashing threads' priority");
+    }
+    loop {
+        let next = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(job) = next else { return };
+        // A panic drops the job's reply (its caller gets an internal error); the thread lives on.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(argon)));
     }
 }
 

@@ -177,6 +177,15 @@ async fn concurrent_registrations_of_one_email_let_exactly_one_win() {
 }
 
 #[tokio::test]
+async fn concurrent_registrations_of_different_emails_all_succeed() {
+    let app = spawn().await;
+    let attempts = (0..12).map(|i| register(&app, input(&format!("parallel{i}@example.com"))));
+    let payloads = futures::future::join_all(attempts).await;
+    assert!(payloads.iter().all(|p| p["errors"] == json!([]) && p["token"].is_string()), "{payloads:?}");
+    assert_eq!(customer_count(&app).await, 12);
+}
+
+#[tokio::test]
 async fn the_minimum_password_length_follows_password_min_length() {
     let app = spawn_with(|s| s.password_min_length = 12).await;
     let mut input = input("min@example.com");
