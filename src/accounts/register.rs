@@ -1,9 +1,7 @@
 //! Registration: validate, hash outside any transaction, insert customer and session together.
 
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::{DEFAULT_GROUP_CODE, STATUS_ACTIVE, SignedIn, validate::Checks};
 use crate::{

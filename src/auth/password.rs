@@ -2,7 +2,11 @@
 
 use std::sync::{Arc, Mutex, mpsc};
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{
+    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHasher as _, Version,
+    password_hash::phc::{Output, ParamsString, PasswordHash, Salt},
+};
+use rand::Rng as _;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::oneshot;
 
@@ -38,7 +42,60 @@ impl From<String> for Password {
 }
 
 /// Work for a hashing thread; it answers through a channel the caller awaits.
-type Job = Box<dyn FnOnce(&Argon2<'static>) + Send>;
+type Job = Box<dyn FnOnce(&mut Engine) + Send>;
+
+/// One hashing thread's argon2 and its block buffer, reused by every hash the thread computes:
+/// allocating 19 MiB per hash let the allocator's footprint grow with each login.
+pub struct Engine {
+    params: Params,
+    memory: Vec<Block>,
+}
+
+impl Engine {
+    fn new(params: Params) -> Self {
+        let memory = vec![Block::new(); params.block_count()];
+        Self { params, memory }
+    }
+
+    /// A PHC string for `password` with a fresh 128-bit salt.
+    fn hash(&mut self, password: &[u8]) -> argon2::password_hash::Result<String> {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+            .hash_password_into_with_memory(password, &salt, &mut output, &mut self.memory)?;
+        let hash = PasswordHash {
+            algorithm: ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params)?,
+            salt: Some(Salt::new(&salt)?),
+            hash: Some(Output::new(&output)?),
+        };
+        Ok(hash.to_string())
+    }
+
+    /// Whether `password` produces `stored` (with the parameters `stored` names).
+    fn verify(&mut self, password: &[u8], stored: &str) -> bool {
+        let Ok(hash) = PasswordHash::new(stored) else { return false };
+        let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else { return false };
+        let (Ok(params), Ok(algorithm)) =
+            (Params::try_from(&hash), Algorithm::try_from(hash.algorithm.as_str()))
+        else {
+            return false;
+        };
+        let Ok(version) = hash.version.map_or(Ok(Version::V0x13), Version::try_from) else { return false };
+        let mut output = vec![0u8; expected.len()];
+        let argon = Argon2::new(algorithm, version, params.clone());
+        let computed = if params.block_count() == self.memory.len() {
+            argon.hash_password_into_with_memory(password, salt.as_ref(), &mut output, &mut self.memory)
+        } else {
+            // A hash made with other parameters (before a change of them) still verifies.
+            argon.hash_password_into(password, salt.as_ref(), &mut output)
+        };
+        // Output's equality is constant-time.
+        computed.is_ok() && Output::new(&output).is_ok_and(|output| &output == expected)
+    }
+}
 
 /// Hashes and verifies passwords on a fixed pool of low-priority threads.
 ///
@@ -57,16 +114,15 @@ impl PasswordHasher {
     pub fn new(concurrency: usize) -> anyhow::Result<Self> {
         let params = Params::new(M_COST_KIB, T_COST, P_COST, None)
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let decoy_hash = argon
+        let decoy_hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
             .hash_password(b"decoy password for unknown accounts")
             .map_err(|e| anyhow::anyhow!("argon2 decoy hash: {e}"))?
             .to_string();
         let (queue, jobs) = mpsc::channel::<Job>();
         let jobs = Arc::new(Mutex::new(jobs));
         for index in 0..concurrency {
-            let (argon, jobs) = (argon.clone(), Arc::clone(&jobs));
-            std::thread::Builder::new().name(format!("argon2-{index}")).spawn(move || work(&argon, &jobs))?;
+            let (params, jobs) = (params.clone(), Arc::clone(&jobs));
+            std::thread::Builder::new().name(format!("argon2-{index}")).spawn(move || work(params, &jobs))?;
         }
         Ok(Self { queue, concurrency, decoy_hash })
     }
@@ -79,10 +135,9 @@ impl PasswordHasher {
     /// A PHC string for `password` with a fresh salt.
     pub async fn hash(&self, password: &Password) -> Result<String> {
         let password = password.clone();
-        self.run(move |argon| {
-            argon
-                .hash_password(password.expose().as_bytes())
-                .map(|hash| hash.to_string())
+        self.run(move |engine| {
+            engine
+                .hash(password.expose().as_bytes())
                 .map_err(|e| Error::internal(anyhow::anyhow!("argon2 hash: {e}")))
         })
         .await
@@ -93,22 +148,18 @@ impl PasswordHasher {
         let password = password.clone();
         let known = stored.is_some();
         let hash = stored.unwrap_or(&self.decoy_hash).to_owned();
-        self.run(move |argon| {
-            let matches = argon.verify_password(password.expose().as_bytes(), hash.as_str()).is_ok();
-            Ok(known && matches)
-        })
-        .await
+        self.run(move |engine| Ok(engine.verify(password.expose().as_bytes(), &hash) && known)).await
     }
 
     async fn run<T: Send + 'static>(
         &self,
-        job: impl FnOnce(&Argon2<'static>) -> Result<T> + Send + 'static,
+        job: impl FnOnce(&mut Engine) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
-        let job: Job = Box::new(move |argon| {
+        let job: Job = Box::new(move |engine| {
             // A caller that gave up (timeout, closed connection) no longer needs the work.
             if !reply.is_closed() {
-                let _ = reply.send(job(argon));
+                let _ = reply.send(job(engine));
             }
         });
         self.queue.send(job).map_err(|_| Error::internal(anyhow::anyhow!("the hashing pool has stopped")))?;
@@ -117,7 +168,8 @@ impl PasswordHasher {
 }
 
 /// A hashing thread: lowest CPU priority, then jobs until the hasher is dropped.
-fn work(argon: &Argon2<'static>, jobs: &Mutex<mpsc::Receiver<Job>>) {
+fn work(params: Params, jobs: &Mutex<mpsc::Receiver<Job>>) {
+    let mut engine = Engine::new(params);
     if let Err(err) = thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min) {
         tracing::warn!(error = ?err, "cannot lower the hashing threads' priority");
     }
@@ -128,7 +180,7 @@ fn work(argon: &Argon2<'static>, jobs: &Mutex<mpsc::Receiver<Job>>) {
         };
         let Ok(job) = next else { return };
         // A panic drops the job's reply (its caller gets an internal error); the thread lives on.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(argon)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut engine)));
     }
 }
 
@@ -144,6 +196,17 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
         assert!(hasher.verify(&password, Some(&hash)).await.unwrap());
         assert!(!hasher.verify(&Password::new("wrong horse"), Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn hashes_made_elsewhere_with_other_parameters_still_verify() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 3, 1, None).unwrap())
+            .hash_password(b"legacy password")
+            .unwrap()
+            .to_string();
+        assert!(hasher.verify(&Password::new("legacy password"), Some(&older)).await.unwrap());
+        assert!(!hasher.verify(&Password::new("other password"), Some(&older)).await.unwrap());
     }
 
     #[tokio::test]
