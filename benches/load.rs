@@ -68,6 +68,8 @@ struct Call {
 }
 
 type MakeCall = Arc<dyn Fn(u64) -> Call + Send + Sync>;
+/// Whether an answer counts as a success.
+type Check = Arc<dyn Fn(StatusCode, &[u8]) -> bool + Send + Sync>;
 
 /// Latencies (µs) and counts of one phase.
 struct Outcome {
@@ -111,7 +113,7 @@ async fn drive(
     duration: Duration,
     pace: Option<u64>,
     make: MakeCall,
-    check: Arc<dyn Fn(StatusCode, &[u8]) -> bool + Send + Sync>,
+    check: Check,
 ) -> Outcome {
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();

@@ -27,6 +27,17 @@ pub const VARIABLES: &[&str] = &[
     "GRAPHIQL",
     "LOG_FORMAT",
     "DB_MAX_CONNECTIONS",
+    "SMTP_URL",
+    "MAIL_DIR",
+    "MAIL_FROM",
+    "SHOP_NAME",
+    "RESET_TOKEN_TTL_SECONDS",
+    "VERIFICATION_TOKEN_TTL_SECONDS",
+    "REQUIRE_EMAIL_VERIFICATION",
+    "MAIL_RESEND_COOLDOWN_SECONDS",
+    "MAIL_POLL_INTERVAL_MS",
+    "MAIL_RETRY_BASE_MS",
+    "MAIL_MAX_ATTEMPTS",
 ];
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 asks of an HMAC key.
@@ -96,6 +107,28 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `DB_MAX_CONNECTIONS`.
     pub db_max_connections: u32,
+    /// `SMTP_URL` (lettre's form, e.g. `smtp://user:pass@host:587?tls=required`); unset writes `.eml` files.
+    pub smtp_url: Option<SecretString>,
+    /// `MAIL_DIR`: where `.eml` files go without `SMTP_URL`; `DATA_DIR/mail` when unset.
+    pub mail_dir: Option<PathBuf>,
+    /// `MAIL_FROM`: the sender mailbox.
+    pub mail_from: String,
+    /// `SHOP_NAME`: named in every email.
+    pub shop_name: String,
+    /// `RESET_TOKEN_TTL_SECONDS`.
+    pub reset_token_ttl_seconds: u64,
+    /// `VERIFICATION_TOKEN_TTL_SECONDS`.
+    pub verification_token_ttl_seconds: u64,
+    /// `REQUIRE_EMAIL_VERIFICATION`: refuse login to unverified accounts.
+    pub require_email_verification: bool,
+    /// `MAIL_RESEND_COOLDOWN_SECONDS`: at most one reset and one verification email per customer per this.
+    pub mail_resend_cooldown_seconds: u64,
+    /// `MAIL_POLL_INTERVAL_MS`: how often the worker looks for due mail when not woken.
+    pub mail_poll_interval_ms: u64,
+    /// `MAIL_RETRY_BASE_MS`: first retry delay; doubles per attempt.
+    pub mail_retry_base_ms: u64,
+    /// `MAIL_MAX_ATTEMPTS`: attempts before a message is marked failed.
+    pub mail_max_attempts: i32,
 }
 
 impl Default for Settings {
@@ -121,6 +154,17 @@ impl Default for Settings {
             graphiql: None,
             log_format: LogFormat::Text,
             db_max_connections: 16,
+            smtp_url: None,
+            mail_dir: None,
+            mail_from: "customer-accounts <no-reply@localhost>".to_owned(),
+            shop_name: "Our shop".to_owned(),
+            reset_token_ttl_seconds: 3600,
+            verification_token_ttl_seconds: 24 * 3600,
+            require_email_verification: false,
+            mail_resend_cooldown_seconds: 60,
+            mail_poll_interval_ms: 1000,
+            mail_retry_base_ms: 2000,
+            mail_max_attempts: 10,
         }
     }
 }
@@ -194,6 +238,27 @@ impl Settings {
         if self.hash_concurrency == Some(0) {
             return Err(refuse("HASH_CONCURRENCY", "must be greater than 0"));
         }
+        if let Some(url) = &self.smtp_url {
+            let parsed = Url::parse(url.expose_secret()).map_err(|e| refuse("SMTP_URL", e.to_string()))?;
+            if !matches!(parsed.scheme(), "smtp" | "smtps") {
+                return Err(refuse("SMTP_URL", "must be an smtp:// or smtps:// URL"));
+            }
+        }
+        if let Err(err) = self.mail_from.parse::<lettre::message::Mailbox>() {
+            return Err(refuse("MAIL_FROM", err.to_string()));
+        }
+        let positive_mail = [
+            ("RESET_TOKEN_TTL_SECONDS", self.reset_token_ttl_seconds),
+            ("VERIFICATION_TOKEN_TTL_SECONDS", self.verification_token_ttl_seconds),
+            ("MAIL_POLL_INTERVAL_MS", self.mail_poll_interval_ms),
+            ("MAIL_RETRY_BASE_MS", self.mail_retry_base_ms),
+            ("MAIL_MAX_ATTEMPTS", u64::try_from(self.mail_max_attempts).unwrap_or(0)),
+        ];
+        for (variable, value) in positive_mail {
+            if value == 0 {
+                return Err(refuse(variable, "must be greater than 0"));
+            }
+        }
         if self.max_body_bytes < 1024 {
             return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));
         }
@@ -234,6 +299,11 @@ impl Settings {
     pub fn hash_concurrency(&self) -> usize {
         self.hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(2))
+    }
+
+    /// Where `.eml` files are written without `SMTP_URL`.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.mail_dir.clone().unwrap_or_else(|| self.data_dir.join("mail"))
     }
 
     /// Access-token lifetime.

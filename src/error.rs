@@ -27,6 +27,8 @@ pub enum Field {
     NewPassword,
     /// `newPasswordConfirmation`.
     NewPasswordConfirmation,
+    /// `token` (of an emailed link).
+    Token,
 }
 
 impl Field {
@@ -44,6 +46,7 @@ impl Field {
             Field::CurrentPassword => "currentPassword",
             Field::NewPassword => "newPassword",
             Field::NewPasswordConfirmation => "newPasswordConfirmation",
+            Field::Token => "token",
         }
     }
 
@@ -61,6 +64,7 @@ impl Field {
             Field::CurrentPassword => "current password",
             Field::NewPassword => "new password",
             Field::NewPasswordConfirmation => "new password confirmation",
+            Field::Token => "token",
         }
     }
 }
@@ -82,6 +86,10 @@ pub enum Code {
     EmailTaken,
     /// Email and password do not match an active account.
     InvalidCredentials,
+    /// An emailed link's token is unknown, used, replaced or expired.
+    InvalidToken,
+    /// Login refused until the address is verified (`REQUIRE_EMAIL_VERIFICATION`).
+    EmailNotVerified,
 }
 
 /// One refused input: which field (if any), why, and the limit it broke.
@@ -126,6 +134,8 @@ impl FieldError {
                 "The current password is incorrect.".to_owned()
             }
             Code::InvalidCredentials => "Incorrect email or password.".to_owned(),
+            Code::InvalidToken => "This link is invalid or has expired.".to_owned(),
+            Code::EmailNotVerified => "Please verify your email address before logging in.".to_owned(),
         };
         capitalize(&sentence)
     }

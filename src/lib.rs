@@ -3,7 +3,8 @@
 //! Map of the crate (see DESIGN.md):
 //! - [`accounts`]: the domain. Every rule (validation, uniqueness, who may see what) lives here once.
 //! - [`graphql`]: the GraphQL door. Parses, calls one domain function, shapes the answer.
-//! - [`auth`]: argon2id hashing, JWTs and the sessions they name.
+//! - [`auth`]: argon2id hashing, JWTs, the sessions they name, and emailed one-time tokens.
+//! - [`mail`]: templates, the outbox written with each change, and the delivery worker.
 //! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
 //! - [`error`]: the one error type and what each door makes of it.
 //! - [`config`], [`state`], [`db`], [`http`]: settings, shared state, database, router.
@@ -16,6 +17,7 @@ pub mod entity;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod mail;
 pub mod state;
 pub mod telemetry;
 
@@ -23,10 +25,14 @@ pub use http::router as app;
 
 use tokio::net::TcpListener;
 
-/// Serves `router` on `listener` until Ctrl-C or SIGTERM, then lets requests in flight finish.
+/// Serves the app and the mail worker on `listener` until Ctrl-C or SIGTERM, then lets requests
+/// in flight finish.
 pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let mail_worker = tokio::spawn(mail::worker::run(state.clone()));
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    // Mail not yet sent stays in the outbox and goes out after the next start.
+    mail_worker.abort();
     db.close().await?;
     Ok(())
 }

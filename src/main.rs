@@ -24,6 +24,17 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Inspect the email outbox.
+    Mail {
+        #[command(subcommand)]
+        action: MailAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum MailAction {
+    /// Count pending, failed and sent emails.
+    Status,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -56,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(settings, action).await,
+        Command::Mail { action: MailAction::Status } => mail_status(settings).await,
         Command::Schema => Ok(()),
     }
 }
@@ -71,6 +83,13 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("GraphiQL: {public_url}/graphql");
     }
     customer_accounts::serve(listener, state).await
+}
+
+async fn mail_status(settings: Settings) -> anyhow::Result<()> {
+    let conn = db::connect(&settings).await?;
+    let counts = customer_accounts::mail::outbox::counts(&conn).await?;
+    println!("pending {}\nfailed  {}\nsent    {}", counts.pending, counts.failed, counts.sent);
+    Ok(())
 }
 
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ use crate::{
     auth::{PasswordHasher, TokenIssuer},
     config::Settings,
     db,
+    mail::Mailer,
 };
 
 /// Shared, cheaply cloned handle to the service's parts.
@@ -27,6 +28,8 @@ pub struct Parts {
     pub hasher: PasswordHasher,
     /// JWT signing and checking.
     pub tokens: TokenIssuer,
+    /// Email templates and transport.
+    pub mail: Mailer,
 }
 
 impl Deref for AppState {
@@ -53,7 +56,8 @@ impl AppState {
         };
         let tokens = TokenIssuer::new(&secret, settings.public_url(), settings.jwt_ttl())?;
         let hasher = PasswordHasher::new(settings.hash_concurrency())?;
-        Ok(Self(Arc::new(Parts { settings, db, hasher, tokens })))
+        let mail = Mailer::new(&settings)?;
+        Ok(Self(Arc::new(Parts { settings, db, hasher, tokens, mail })))
     }
 }
 

@@ -35,6 +35,10 @@ pub async fn login(state: &AppState, project_id: i32, email: &str, password: &Pa
         Some(customer) if matches && customer.is_active() => customer,
         _ => return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)])),
     };
+    // Said only after the password matched, so it reveals nothing to someone guessing.
+    if state.settings.require_email_verification && customer.email_verified_at.is_none() {
+        return Err(Error::Invalid(vec![FieldError::general(Code::EmailNotVerified)]));
+    }
 
     let now = Utc::now();
     let session = session::open(&state.db, customer.id, now, state.settings.session_ttl()).await?;

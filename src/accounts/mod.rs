@@ -4,18 +4,22 @@
 //! nothing here knows about HTTP, GraphQL or JSON shapes.
 
 mod login;
+mod password_reset;
 mod profile;
 mod register;
 mod sessions;
 pub mod validate;
+mod verification;
 
 use chrono::NaiveDate;
 use sea_orm::EntityTrait;
 
 pub use login::login;
+pub use password_reset::{forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
 pub use register::{Registration, register};
 pub use sessions::{logout, refresh};
+pub use verification::{resend_verification, verify_email};
 
 use crate::{
     auth::IssuedToken,

@@ -8,6 +8,7 @@ use crate::{
     auth::{Authenticated, Password, session},
     entity::customer,
     error::{Code, Error, Field, FieldError, Result},
+    mail::{Letter, outbox},
     state::AppState,
 };
 
@@ -84,6 +85,7 @@ pub async fn update_profile(
         None => None,
     };
 
+    let email_changed = email.as_ref().is_some_and(|e| e.normalized != current.email_normalized);
     let mut row = current.clone().into_active_model();
     if let Some(Some(value)) = first_name {
         row.first_name = Set(value);
@@ -121,6 +123,17 @@ pub async fn update_profile(
     if password_hash.is_some() {
         session::revoke_all(&txn, current.id, Some(caller.session_id), now).await?;
     }
+    if email_changed {
+        super::verification::send_link(&txn, state, &updated, now).await?;
+        let name = updated.full_name();
+        let notice = state
+            .mail
+            .compose(&current.email, &Letter::EmailChanged { name: &name, new_email: &updated.email })?;
+        outbox::enqueue(&txn, notice, now).await?;
+    }
     txn.commit().await?;
+    if email_changed {
+        state.mail.wake();
+    }
     Ok(updated)
 }

@@ -88,7 +88,9 @@ pub async fn register(state: &AppState, input: Registration) -> Result<SignedIn>
     .await
     .map_err(email_taken_or_internal)?;
     let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
+    super::verification::send_link(&txn, state, &customer, now).await?;
     txn.commit().await?;
+    state.mail.wake();
 
     let token = state.tokens.issue(customer.id, session.id, now)?;
     Ok(SignedIn { customer, token })

@@ -5,14 +5,22 @@ use async_graphql::{Context, Object};
 use super::{
     query::{payload, require_caller, state, top_level},
     types::{
-        Customer, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput, RegisterPayload,
-        UpdateProfileInput, UpdateProfilePayload, change,
+        Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
+        RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,
+        UpdateProfilePayload, VerifyEmailPayload, change,
     },
 };
 use crate::{
     accounts::{self, DEFAULT_PROJECT_ID, ProfileChanges, Registration},
     auth::Password,
 };
+
+/// The answer to every `forgotPassword`, whether or not the address has an account.
+pub const FORGOT_PASSWORD_MESSAGE: &str =
+    "If an account exists for that address, we have e-mailed a password reset link.";
+/// The answer to `resendVerificationEmail`.
+pub const RESEND_VERIFICATION_MESSAGE: &str =
+    "If your address is not verified yet, we have e-mailed you a new verification link.";
 
 /// Write operations.
 pub struct Mutation;
@@ -86,6 +94,66 @@ impl Mutation {
         let result = accounts::update_profile(state(ctx)?, &caller, changes)
             .await
             .map(|c| UpdateProfilePayload { customer: Some(Customer(c)), errors: Vec::new() });
+        payload(ctx, result)
+    }
+
+    /// Emails a password reset link to `email` if it has an account; the answer is the same either way.
+    async fn forgot_password(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> async_graphql::Result<ForgotPasswordPayload> {
+        let result = accounts::forgot_password(state(ctx)?, DEFAULT_PROJECT_ID, &email).await.map(|()| {
+            ForgotPasswordPayload { message: Some(FORGOT_PASSWORD_MESSAGE.to_owned()), errors: Vec::new() }
+        });
+        payload(ctx, result)
+    }
+
+    /// Sets a new password with the token from a reset email; ends every session and logs in afresh.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+        #[graphql(secret)] password: String,
+        #[graphql(secret)] password_confirmation: String,
+    ) -> async_graphql::Result<ResetPasswordPayload> {
+        let (password, confirmation) = (Password::new(password), Password::new(password_confirmation));
+        let result =
+            accounts::reset_password(state(ctx)?, &token, &password, &confirmation).await.map(|signed_in| {
+                ResetPasswordPayload {
+                    token: Some(signed_in.token.token),
+                    expires_at: Some(signed_in.token.expires_at),
+                    customer: Some(Customer(signed_in.customer)),
+                    errors: Vec::new(),
+                }
+            });
+        payload(ctx, result)
+    }
+
+    /// Confirms the email address with the token from a verification email.
+    async fn verify_email(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] token: String,
+    ) -> async_graphql::Result<VerifyEmailPayload> {
+        let result = accounts::verify_email(state(ctx)?, &token)
+            .await
+            .map(|c| VerifyEmailPayload { customer: Some(Customer(c)), errors: Vec::new() });
+        payload(ctx, result)
+    }
+
+    /// Sends the caller a new verification email; the previous link stops working.
+    async fn resend_verification_email(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<ResendVerificationEmailPayload> {
+        let caller = require_caller(ctx).await?;
+        let result = accounts::resend_verification(state(ctx)?, &caller).await.map(|()| {
+            ResendVerificationEmailPayload {
+                message: Some(RESEND_VERIFICATION_MESSAGE.to_owned()),
+                errors: Vec::new(),
+            }
+        });
         payload(ctx, result)
     }
 

@@ -171,6 +171,10 @@ pub enum UserErrorCode {
     EmailTaken,
     /// Email and password do not match.
     InvalidCredentials,
+    /// The emailed link's token is unknown, used, replaced or expired.
+    InvalidToken,
+    /// The address must be verified before logging in.
+    EmailNotVerified,
 }
 
 impl From<Code> for UserErrorCode {
@@ -183,6 +187,8 @@ impl From<Code> for UserErrorCode {
             Code::PasswordMismatch => UserErrorCode::PasswordMismatch,
             Code::EmailTaken => UserErrorCode::EmailTaken,
             Code::InvalidCredentials => UserErrorCode::InvalidCredentials,
+            Code::InvalidToken => UserErrorCode::InvalidToken,
+            Code::EmailNotVerified => UserErrorCode::EmailNotVerified,
         }
     }
 }
@@ -223,7 +229,15 @@ macro_rules! payload {
         }
     )*};
 }
-payload!(RegisterPayload, LoginPayload, UpdateProfilePayload);
+payload!(
+    RegisterPayload,
+    LoginPayload,
+    UpdateProfilePayload,
+    ForgotPasswordPayload,
+    ResetPasswordPayload,
+    VerifyEmailPayload,
+    ResendVerificationEmailPayload
+);
 
 /// Result of `register`.
 #[derive(SimpleObject, Default)]
@@ -257,6 +271,46 @@ pub struct UpdateProfilePayload {
     /// The customer after the change.
     pub customer: Option<Customer>,
     /// Why the change was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `forgotPassword`: the same for every address, so it reveals none.
+#[derive(SimpleObject, Default)]
+pub struct ForgotPasswordPayload {
+    /// What happens next.
+    pub message: Option<String>,
+    /// Why the request was refused (a malformed address).
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `resetPassword`.
+#[derive(SimpleObject, Default)]
+pub struct ResetPasswordPayload {
+    /// A new access token: every earlier session has ended.
+    pub token: Option<String>,
+    /// When `token` expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The customer.
+    pub customer: Option<Customer>,
+    /// Why the reset was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `verifyEmail`.
+#[derive(SimpleObject, Default)]
+pub struct VerifyEmailPayload {
+    /// The customer, now with `emailVerifiedAt`.
+    pub customer: Option<Customer>,
+    /// Why verification was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `resendVerificationEmail`.
+#[derive(SimpleObject, Default)]
+pub struct ResendVerificationEmailPayload {
+    /// What happens next.
+    pub message: Option<String>,
+    /// Why the request was refused.
     pub errors: Vec<UserError>,
 }
 

@@ -80,6 +80,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         hash_concurrency: Some(2),
         db_max_connections: 8,
+        mail_poll_interval_ms: 50,
+        mail_retry_base_ms: 50,
         ..Settings::default()
     }
 }

@@ -5,8 +5,10 @@
 mod hardening;
 mod helpers;
 mod login;
+mod mail;
 mod profile;
 mod queries;
 mod register;
 mod schema;
+mod smtp;
 mod tokens;

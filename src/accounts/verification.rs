@@ -1,0 +1,73 @@
+//! Email verification: a link sent at registration and on email change, single use, 24 hours.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set};
+
+use crate::{
+    auth::{
+        Authenticated,
+        one_time::{self, Purpose},
+    },
+    entity::customer,
+    error::{Code, Error, Field, Result},
+    mail::{Letter, outbox},
+    state::AppState,
+};
+
+/// Queues a verification link for `customer`'s current address inside `conn`'s transaction.
+/// The caller wakes the mailer after committing.
+pub(crate) async fn send_link<C: ConnectionTrait>(
+    conn: &C,
+    state: &AppState,
+    customer: &customer::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let ttl = std::time::Duration::from_secs(state.settings.verification_token_ttl_seconds);
+    let token =
+        one_time::issue(conn, customer.id, Purpose::EmailVerification, &customer.email_normalized, ttl, now)
+            .await?;
+    let name = customer.full_name();
+    let letter = state.mail.compose(&customer.email, &Letter::VerifyEmail { name: &name, token: &token })?;
+    outbox::enqueue(conn, letter, now).await
+}
+
+/// Marks the address the token was sent to as verified, if it is still the account's address.
+pub async fn verify_email(state: &AppState, token: &str) -> Result<customer::Model> {
+    let invalid = || Error::field(Field::Token, Code::InvalidToken);
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let used = one_time::consume(&txn, Purpose::EmailVerification, token, now).await?.ok_or_else(invalid)?;
+    let customer = customer::Entity::find_by_id(used.customer_id)
+        .one(&txn)
+        .await?
+        .filter(|c| c.email_normalized == used.email)
+        .ok_or_else(invalid)?;
+    if customer.email_verified_at.is_some() {
+        txn.commit().await?;
+        return Ok(customer);
+    }
+    let mut row = customer.into_active_model();
+    row.email_verified_at = Set(Some(now));
+    row.updated_at = Set(now);
+    let customer = row.update(&txn).await?;
+    txn.commit().await?;
+    Ok(customer)
+}
+
+/// Sends the caller a new verification link (the old one stops working); nothing when already
+/// verified or when one was sent within the cooldown.
+pub async fn resend_verification(state: &AppState, caller: &Authenticated) -> Result<()> {
+    let customer = &caller.customer;
+    let now = Utc::now();
+    let cooldown = chrono::Duration::seconds(state.settings.mail_resend_cooldown_seconds as i64);
+    if customer.email_verified_at.is_some()
+        || one_time::issued_since(&state.db, customer.id, Purpose::EmailVerification, now - cooldown).await?
+    {
+        return Ok(());
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    send_link(&txn, state, customer, now).await?;
+    txn.commit().await?;
+    state.mail.wake();
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Single-use tokens sent by email: 256 random bits, stored only as a SHA-256 hash.
+
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{entity::one_time_token, error::Result};
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Resets a forgotten password.
+    PasswordReset,
+    /// Proves the customer reads an address.
+    EmailVerification,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailVerification => "email_verification",
+        }
+    }
+}
+
+/// The stored form of a token.
+pub fn hash(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Issues a token for `email`, replacing (invalidating) every earlier unused one of `purpose`.
+pub async fn issue<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    purpose: Purpose,
+    email: &str,
+    ttl: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    one_time_token::Entity::update_many()
+        .col_expr(one_time_token::Column::UsedAt, Expr::value(now))
+        .filter(one_time_token::Column::CustomerId.eq(customer_id))
+        .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(one_time_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    one_time_token::ActiveModel {
+        customer_id: Set(customer_id),
+        purpose: Set(purpose.as_str().to_owned()),
+        token_hash: Set(hash(&token)),
+        email: Set(email.to_owned()),
+        created_at: Set(now),
+        expires_at: Set(now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)),
+        used_at: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(token)
+}
+
+/// Whether a token of `purpose` was issued to `customer_id` after `since` (resend throttling).
+pub async fn issued_since<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    purpose: Purpose,
+    since: DateTime<Utc>,
+) -> Result<bool> {
+    let newest = one_time_token::Entity::find()
+        .filter(one_time_token::Column::CustomerId.eq(customer_id))
+        .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(one_time_token::Column::CreatedAt.gt(since))
+        .one(conn)
+        .await?;
+    Ok(newest.is_some())
+}
+
+/// Marks `token` used if it is of `purpose`, unused and unexpired; `None` otherwise.
+/// The conditional update decides races: of two concurrent uses, one wins.
+pub async fn consume<C: ConnectionTrait>(
+    conn: &C,
+    purpose: Purpose,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<one_time_token::Model>> {
+    let Some(found) = one_time_token::Entity::find()
+        .filter(one_time_token::Column::TokenHash.eq(hash(token.trim())))
+        .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(one_time_token::Column::UsedAt.is_null())
+        .filter(one_time_token::Column::ExpiresAt.gt(now))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let claimed = one_time_token::Entity::update_many()
+        .col_expr(one_time_token::Column::UsedAt, Expr::value(now))
+        .filter(one_time_token::Column::Id.eq(found.id))
+        .filter(one_time_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok((claimed.rows_affected == 1).then_some(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_hex_sha256_and_never_the_token() {
+        let stored = hash("token");
+        assert_eq!(stored.len(), 64);
+        assert_ne!(stored, "token");
+        assert_eq!(stored, hash("token"));
+    }
+}

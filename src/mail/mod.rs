@@ -1,0 +1,195 @@
+//! Email: letters composed from template files, written to the outbox in the transaction that
+//! causes them, and delivered by a background worker through lettre (SMTP, or `.eml` files).
+
+pub mod outbox;
+pub mod worker;
+
+use std::time::Duration;
+
+use lettre::{
+    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart},
+};
+use minijinja::{Environment, context};
+use secrecy::ExposeSecret;
+use tokio::sync::Notify;
+
+use crate::{
+    config::Settings,
+    error::{Error, Result},
+};
+
+/// A letter to compose: which template, and what it needs.
+pub enum Letter<'a> {
+    /// A password reset link.
+    PasswordReset {
+        /// The customer's name.
+        name: &'a str,
+        /// The one-time token for the link.
+        token: &'a str,
+    },
+    /// An email verification link.
+    VerifyEmail {
+        /// The customer's name.
+        name: &'a str,
+        /// The one-time token for the link.
+        token: &'a str,
+    },
+    /// A notice to the old address that the account's email changed.
+    EmailChanged {
+        /// The customer's name.
+        name: &'a str,
+        /// The address the account uses from now on.
+        new_email: &'a str,
+    },
+}
+
+/// A rendered email, ready for the outbox.
+#[derive(Debug, Clone)]
+pub struct Composed {
+    /// Recipient address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// Where delivered mail goes.
+pub enum Transport {
+    /// An SMTP server (`SMTP_URL`).
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// One `.eml` file a message in `MAIL_DIR`: the default, so development needs no mail server.
+    Folder(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// Templates, sender, transport, and the bell that wakes the delivery worker.
+pub struct Mailer {
+    templates: Environment<'static>,
+    transport: Transport,
+    from: Mailbox,
+    shop_name: String,
+    public_url: String,
+    reset_ttl: Duration,
+    verification_ttl: Duration,
+    wake: Notify,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("password_reset.subject.txt", include_str!("templates/password_reset.subject.txt")),
+    ("password_reset.txt", include_str!("templates/password_reset.txt")),
+    ("password_reset.html", include_str!("templates/password_reset.html")),
+    ("verify_email.subject.txt", include_str!("templates/verify_email.subject.txt")),
+    ("verify_email.txt", include_str!("templates/verify_email.txt")),
+    ("verify_email.html", include_str!("templates/verify_email.html")),
+    ("email_changed.subject.txt", include_str!("templates/email_changed.subject.txt")),
+    ("email_changed.txt", include_str!("templates/email_changed.txt")),
+    ("email_changed.html", include_str!("templates/email_changed.html")),
+];
+
+impl Mailer {
+    /// Loads the templates and opens the configured transport.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let mut templates = Environment::new();
+        for (name, source) in TEMPLATES {
+            // `.html` templates auto-escape: a customer's name cannot inject markup.
+            templates.add_template(name, source)?;
+        }
+        let transport = match &settings.smtp_url {
+            Some(url) => Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
+                    .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
+                    .timeout(Some(Duration::from_secs(10)))
+                    .build(),
+            ),
+            None => {
+                let dir = settings.mail_dir();
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| anyhow::anyhow!("MAIL_DIR {}: {e}", dir.display()))?;
+                Transport::Folder(AsyncFileTransport::new(dir))
+            }
+        };
+        Ok(Self {
+            templates,
+            transport,
+            from: settings.mail_from.parse().map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?,
+            shop_name: settings.shop_name.clone(),
+            public_url: settings.public_url(),
+            reset_ttl: Duration::from_secs(settings.reset_token_ttl_seconds),
+            verification_ttl: Duration::from_secs(settings.verification_token_ttl_seconds),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Renders `letter` for `recipient`.
+    pub fn compose(&self, recipient: &str, letter: &Letter<'_>) -> Result<Composed> {
+        let (template, values) = match letter {
+            Letter::PasswordReset { name, token } => (
+                "password_reset",
+                context! {
+                    name, shop_name => self.shop_name,
+                    link => self.link("reset-password", token),
+                    valid_minutes => self.reset_ttl.as_secs().div_ceil(60),
+                },
+            ),
+            Letter::VerifyEmail { name, token } => (
+                "verify_email",
+                context! {
+                    name, shop_name => self.shop_name,
+                    link => self.link("verify-email", token),
+                    valid_hours => self.verification_ttl.as_secs().div_ceil(3600),
+                },
+            ),
+            Letter::EmailChanged { name, new_email } => {
+                ("email_changed", context! { name, new_email, shop_name => self.shop_name })
+            }
+        };
+        let render = |suffix: &str| {
+            self.templates
+                .get_template(&format!("{template}.{suffix}"))
+                .and_then(|t| t.render(&values))
+                .map_err(Error::internal)
+        };
+        Ok(Composed {
+            recipient: recipient.to_owned(),
+            subject: render("subject.txt")?.trim().to_owned(),
+            text: render("txt")?,
+            html: render("html")?,
+        })
+    }
+
+    fn link(&self, page: &str, token: &str) -> String {
+        format!("{}/{page}?token={token}", self.public_url)
+    }
+
+    /// Tells the worker that new mail is waiting (call after the transaction commits).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when [`Mailer::wake`] is called.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Sends one message; the outbox row id makes its Message-ID, so a receiver can drop repeats.
+    pub async fn deliver(&self, id: i64, email: &Composed) -> anyhow::Result<()> {
+        let host = url::Url::parse(&self.public_url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_else(|| "localhost".to_owned());
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(email.recipient.parse::<Mailbox>()?)
+            .subject(&email.subject)
+            .message_id(Some(format!("<outbox-{id}@{host}>")))
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))?;
+        match &self.transport {
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop)?,
+            Transport::Folder(folder) => folder.send(message).await.map(drop)?,
+        }
+        Ok(())
+    }
+}
