@@ -38,6 +38,13 @@ pub const VARIABLES: &[&str] = &[
     "MAIL_POLL_INTERVAL_MS",
     "MAIL_RETRY_BASE_MS",
     "MAIL_MAX_ATTEMPTS",
+    "RATE_LIMIT_PER_MINUTE",
+    "AUTH_RATE_LIMIT_PER_MINUTE",
+    "RATE_LIMIT_WINDOW_SECONDS",
+    "LOGIN_FAILURES_PER_EMAIL",
+    "LOGIN_FAILURE_WINDOW_SECONDS",
+    "TRUSTED_PROXIES",
+    "LEGACY_REVEAL_UNKNOWN_EMAIL",
 ];
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 asks of an HMAC key.
@@ -129,6 +136,20 @@ pub struct Settings {
     pub mail_retry_base_ms: u64,
     /// `MAIL_MAX_ATTEMPTS`: attempts before a message is marked failed.
     pub mail_max_attempts: i32,
+    /// `RATE_LIMIT_PER_MINUTE`: REST requests per client IP per window; 0 switches it off.
+    pub rate_limit_per_minute: u32,
+    /// `AUTH_RATE_LIMIT_PER_MINUTE`: credential operations per client IP per window (REST and GraphQL); 0 = off.
+    pub auth_rate_limit_per_minute: u32,
+    /// `RATE_LIMIT_WINDOW_SECONDS`: the window of both limits above (a minute unless tests shrink it).
+    pub rate_limit_window_seconds: u64,
+    /// `LOGIN_FAILURES_PER_EMAIL`: failed logins per email per `LOGIN_FAILURE_WINDOW_SECONDS`; 0 = off.
+    pub login_failures_per_email: u32,
+    /// `LOGIN_FAILURE_WINDOW_SECONDS`.
+    pub login_failure_window_seconds: u64,
+    /// `TRUSTED_PROXIES`: comma-separated proxy IPs whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: String,
+    /// `LEGACY_REVEAL_UNKNOWN_EMAIL`: the Bagisto forgot-password path says when an email is unknown.
+    pub legacy_reveal_unknown_email: bool,
 }
 
 impl Default for Settings {
@@ -165,6 +186,13 @@ impl Default for Settings {
             mail_poll_interval_ms: 1000,
             mail_retry_base_ms: 2000,
             mail_max_attempts: 10,
+            rate_limit_per_minute: 60,
+            auth_rate_limit_per_minute: 10,
+            rate_limit_window_seconds: 60,
+            login_failures_per_email: 5,
+            login_failure_window_seconds: 15 * 60,
+            trusted_proxies: String::new(),
+            legacy_reveal_unknown_email: false,
         }
     }
 }
@@ -259,6 +287,14 @@ impl Settings {
                 return Err(refuse(variable, "must be greater than 0"));
             }
         }
+        if self.rate_limit_window_seconds == 0 {
+            return Err(refuse("RATE_LIMIT_WINDOW_SECONDS", "must be greater than 0"));
+        }
+        if self.login_failure_window_seconds == 0 {
+            return Err(refuse("LOGIN_FAILURE_WINDOW_SECONDS", "must be greater than 0"));
+        }
+        self.trusted_proxies()
+            .map_err(|bad| refuse("TRUSTED_PROXIES", format!("`{bad}` is not an IP address")))?;
         if self.max_body_bytes < 1024 {
             return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));
         }
@@ -299,6 +335,16 @@ impl Settings {
     pub fn hash_concurrency(&self) -> usize {
         self.hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(2))
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed; the first unparsable entry on error.
+    pub fn trusted_proxies(&self) -> Result<Vec<std::net::IpAddr>, String> {
+        self.trusted_proxies
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.parse().map_err(|_| p.to_owned()))
+            .collect()
     }
 
     /// Where `.eml` files are written without `SMTP_URL`.

@@ -29,6 +29,32 @@ pub enum Field {
     NewPasswordConfirmation,
     /// `token` (of an emailed link).
     Token,
+    /// `project_id` (webshop API).
+    ProjectId,
+    /// `account_type` (webshop API).
+    AccountType,
+    /// `company` (webshop API).
+    Company,
+    /// `tax_number` (webshop API).
+    TaxNumber,
+    /// `cart_reminder_consent` (webshop API).
+    CartReminderConsent,
+    /// `default_billing.firstname`.
+    BillingFirstName,
+    /// `default_billing.lastname`.
+    BillingLastName,
+    /// `default_billing.street`.
+    BillingStreet,
+    /// `default_billing.number`.
+    BillingNumber,
+    /// `default_billing.postcode`.
+    BillingPostcode,
+    /// `default_billing.city`.
+    BillingCity,
+    /// `default_billing.country`.
+    BillingCountry,
+    /// `default_billing.phone`.
+    BillingPhone,
 }
 
 impl Field {
@@ -47,6 +73,19 @@ impl Field {
             Field::NewPassword => "newPassword",
             Field::NewPasswordConfirmation => "newPasswordConfirmation",
             Field::Token => "token",
+            Field::ProjectId => "projectId",
+            Field::AccountType => "accountType",
+            Field::Company => "company",
+            Field::TaxNumber => "taxNumber",
+            Field::CartReminderConsent => "cartReminderConsent",
+            Field::BillingFirstName => "defaultBilling.firstName",
+            Field::BillingLastName => "defaultBilling.lastName",
+            Field::BillingStreet => "defaultBilling.street",
+            Field::BillingNumber => "defaultBilling.number",
+            Field::BillingPostcode => "defaultBilling.postcode",
+            Field::BillingCity => "defaultBilling.city",
+            Field::BillingCountry => "defaultBilling.country",
+            Field::BillingPhone => "defaultBilling.phone",
         }
     }
 
@@ -65,6 +104,19 @@ impl Field {
             Field::NewPassword => "new password",
             Field::NewPasswordConfirmation => "new password confirmation",
             Field::Token => "token",
+            Field::ProjectId => "project id",
+            Field::AccountType => "account type",
+            Field::Company => "company",
+            Field::TaxNumber => "tax number",
+            Field::CartReminderConsent => "cart reminder consent",
+            Field::BillingFirstName => "billing first name",
+            Field::BillingLastName => "billing last name",
+            Field::BillingStreet => "billing street",
+            Field::BillingNumber => "billing number",
+            Field::BillingPostcode => "billing postcode",
+            Field::BillingCity => "billing city",
+            Field::BillingCountry => "billing country",
+            Field::BillingPhone => "billing phone",
         }
     }
 }

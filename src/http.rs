@@ -1,11 +1,17 @@
 //! Router assembly: the doors, health probes, and the middleware every request passes.
 
-use std::time::Duration;
+use std::{
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    time::Duration,
+};
 
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, State},
+    body::Body,
+    extract::{ConnectInfo, DefaultBodyLimit, State},
     http::{Request, StatusCode, header},
+    middleware::{self, Next},
+    response::Response,
     routing::get,
 };
 use sea_orm::ConnectionTrait;
@@ -20,7 +26,9 @@ use tower_http::{
 };
 
 use crate::{
+    accounts::Origin,
     graphql::{self, AppSchema},
+    rest,
     state::AppState,
 };
 
@@ -40,10 +48,13 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(settings.request_timeout_seconds);
     let doors = Doors { schema: graphql::build(state.clone()), state };
 
+    let rest = rest::routes().route_layer(middleware::from_fn_with_state(doors.clone(), rest::rate_limit));
     Router::new()
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .merge(rest)
+        .layer(middleware::from_fn_with_state(doors.clone(), origin))
         .with_state(doors)
         .layer(
             ServiceBuilder::new()
@@ -69,6 +80,32 @@ pub fn router(state: AppState) -> Router {
                 .layer(RequestBodyLimitLayer::new(max_body))
                 .layer(DefaultBodyLimit::max(max_body)),
         )
+}
+
+/// Records where each request comes from: the socket's IP, or behind a trusted proxy the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
+async fn origin(State(doors): State<Doors>, mut request: Request<Body>, next: Next) -> Response {
+    let socket = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
+    let trusted = &doors.state.trusted_proxies;
+    let ip = if trusted.contains(&socket) {
+        request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+            .rev()
+            .find(|hop| !trusted.contains(hop))
+            .unwrap_or(socket)
+    } else {
+        socket
+    };
+    request.extensions_mut().insert(Origin { ip });
+    next.run(request).await
 }
 
 /// Liveness: the process answers.

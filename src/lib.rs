@@ -3,6 +3,8 @@
 //! Map of the crate (see DESIGN.md):
 //! - [`accounts`]: the domain. Every rule (validation, uniqueness, who may see what) lives here once.
 //! - [`graphql`]: the GraphQL door. Parses, calls one domain function, shapes the answer.
+//! - [`rest`]: the REST door: the legacy Bagisto and webshop paths and JSON shapes.
+//! - [`limits`]: rate limits per client IP (governor).
 //! - [`auth`]: argon2id hashing, JWTs, the sessions they name, and emailed one-time tokens.
 //! - [`mail`]: templates, the outbox written with each change, and the delivery worker.
 //! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
@@ -17,7 +19,9 @@ pub mod entity;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod limits;
 pub mod mail;
+pub mod rest;
 pub mod state;
 pub mod telemetry;
 
@@ -30,9 +34,19 @@ use tokio::net::TcpListener;
 pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
     let mail_worker = tokio::spawn(mail::worker::run(state.clone()));
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    let limits = state.clone();
+    let housekeeping = tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            limits.limits.forget_idle();
+        }
+    });
+    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
     // Mail not yet sent stays in the outbox and goes out after the next start.
     mail_worker.abort();
+    housekeeping.abort();
     db.close().await?;
     Ok(())
 }

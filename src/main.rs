@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use customer_accounts::{config::Settings, db, graphql, state::AppState, telemetry};
+use customer_accounts::{accounts, config::Settings, db, graphql, state::AppState, telemetry};
 use migration::{Migrator, MigratorTrait};
 
 /// Customer accounts for a shop: GraphQL API and legacy REST paths.
@@ -28,6 +28,31 @@ enum Command {
     Mail {
         #[command(subcommand)]
         action: MailAction,
+    },
+    /// Manage storefront API keys (the webshop register path requires one once a project has any).
+    ApiKey {
+        #[command(subcommand)]
+        action: ApiKeyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyAction {
+    /// Create a key and print it (it is shown only this once).
+    Create {
+        /// The project (shop) the key belongs to.
+        #[arg(long, default_value_t = 1)]
+        project: i32,
+        /// A name to recognise the key by.
+        #[arg(long, default_value = "storefront")]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id (the part before `|`).
+        id: i32,
     },
 }
 
@@ -68,6 +93,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Mail { action: MailAction::Status } => mail_status(settings).await,
+        Command::ApiKey { action } => api_key(settings, action).await,
         Command::Schema => Ok(()),
     }
 }
@@ -83,6 +109,38 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("GraphiQL: {public_url}/graphql");
     }
     customer_accounts::serve(listener, state).await
+}
+
+async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()> {
+    let conn = db::connect(&settings).await?;
+    db::migrate(&conn).await?;
+    match action {
+        ApiKeyAction::Create { project, name } => {
+            let created = accounts::create_api_key(&conn, project, &name).await?;
+            println!("{}", created.key);
+            eprintln!(
+                "key {} for project {project} created; store it now, it is not shown again",
+                created.record.id
+            );
+        }
+        ApiKeyAction::List => {
+            for key in accounts::list_api_keys(&conn).await? {
+                let state = key.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
+                println!(
+                    "{:<6} project {:<4} {:<24} created {}  {state}",
+                    key.id, key.project_id, key.name, key.created_at
+                );
+            }
+        }
+        ApiKeyAction::Revoke { id } => {
+            if accounts::revoke_api_key(&conn, id).await? {
+                println!("key {id} revoked");
+            } else {
+                anyhow::bail!("no active key {id}");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn mail_status(settings: Settings) -> anyhow::Result<()> {

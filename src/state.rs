@@ -11,6 +11,7 @@ use crate::{
     auth::{PasswordHasher, TokenIssuer},
     config::Settings,
     db,
+    limits::Limits,
     mail::Mailer,
 };
 
@@ -30,6 +31,10 @@ pub struct Parts {
     pub tokens: TokenIssuer,
     /// Email templates and transport.
     pub mail: Mailer,
+    /// Rate limiters.
+    pub limits: Limits,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Deref for AppState {
@@ -57,7 +62,10 @@ impl AppState {
         let tokens = TokenIssuer::new(&secret, settings.public_url(), settings.jwt_ttl())?;
         let hasher = PasswordHasher::new(settings.hash_concurrency())?;
         let mail = Mailer::new(&settings)?;
-        Ok(Self(Arc::new(Parts { settings, db, hasher, tokens, mail })))
+        let limits = Limits::new(&settings);
+        let trusted_proxies =
+            settings.trusted_proxies().map_err(|bad| anyhow::anyhow!("TRUSTED_PROXIES: {bad}"))?;
+        Ok(Self(Arc::new(Parts { settings, db, hasher, tokens, mail, limits, trusted_proxies })))
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{SignedIn, validate::Email};
+use super::{Origin, SignedIn, lockout, validate::Email};
 use crate::{
     auth::{Password, session},
     entity::customer,
@@ -12,7 +12,14 @@ use crate::{
 };
 
 /// Checks the password of `email` in `project_id` and opens a session.
-pub async fn login(state: &AppState, project_id: i32, email: &str, password: &Password) -> Result<SignedIn> {
+pub async fn login(
+    state: &AppState,
+    origin: &Origin,
+    project_id: i32,
+    email: &str,
+    password: &Password,
+) -> Result<SignedIn> {
+    state.limits.credential(origin.ip)?;
     let mut missing = Vec::new();
     if email.trim().is_empty() {
         missing.push(FieldError::new(Field::Email, Code::Required));
@@ -24,24 +31,30 @@ pub async fn login(state: &AppState, project_id: i32, email: &str, password: &Pa
         return Err(Error::Invalid(missing));
     }
 
+    let normalized = Email::normalize(email);
+    let now = Utc::now();
+    let failures = lockout::check(state, project_id, &normalized, now).await?;
     // The query returns its connection to the pool before the hash starts.
     let found = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
-        .filter(customer::Column::EmailNormalized.eq(Email::normalize(email)))
+        .filter(customer::Column::EmailNormalized.eq(&normalized))
         .one(&state.db)
         .await?;
     let matches = state.hasher.verify(password, found.as_ref().map(|c| c.password_hash.as_str())).await?;
     let customer = match found {
         Some(customer) if matches && customer.is_active() => customer,
-        _ => return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)])),
+        _ => {
+            lockout::record(state, project_id, &normalized, now).await?;
+            return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)]));
+        }
     };
+    lockout::forgive(state, project_id, &normalized, &failures).await?;
     // Said only after the password matched, so it reveals nothing to someone guessing.
     if state.settings.require_email_verification && customer.email_verified_at.is_none() {
         return Err(Error::Invalid(vec![FieldError::general(Code::EmailNotVerified)]));
     }
 
-    let now = Utc::now();
     let session = session::open(&state.db, customer.id, now, state.settings.session_ttl()).await?;
     let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer, token })
+    Ok(SignedIn { customer, session_id: session.id, token })
 }

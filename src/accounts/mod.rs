@@ -3,9 +3,11 @@
 //! Functions take plain Rust inputs and return entity models or an [`Error`](crate::error::Error);
 //! nothing here knows about HTTP, GraphQL or JSON shapes.
 
+mod lockout;
 mod login;
 mod password_reset;
 mod profile;
+mod projects;
 mod register;
 mod sessions;
 pub mod validate;
@@ -15,10 +17,13 @@ use chrono::NaiveDate;
 use sea_orm::EntityTrait;
 
 pub use login::login;
-pub use password_reset::{forgot_password, reset_password};
+pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
-pub use register::{Registration, register};
-pub use sessions::{logout, refresh};
+pub use projects::{
+    NewApiKey, authorize_project, create_api_key, list_api_keys, project_exists, revoke_api_key,
+};
+pub use register::{Address, Registration, WebshopDetails, register};
+pub use sessions::{logout, opaque_token, refresh};
 pub use verification::{resend_verification, verify_email};
 
 use crate::{
@@ -96,8 +101,17 @@ impl customer::Model {
 pub struct SignedIn {
     /// The customer.
     pub customer: customer::Model,
+    /// The session opened.
+    pub session_id: uuid::Uuid,
     /// The access token naming the new session.
     pub token: IssuedToken,
+}
+
+/// Where a request comes from: credential operations are limited per client IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin {
+    /// The client's IP (the socket's, or `X-Forwarded-For` behind a trusted proxy).
+    pub ip: std::net::IpAddr,
 }
 
 /// The customer group with `id`.

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::{SignedIn, validate::Checks};
+use super::{Origin, SignedIn, validate::Checks};
 use crate::{
     auth::{
         Password,
@@ -17,13 +17,30 @@ use crate::{
     state::AppState,
 };
 
-/// Emails a reset link if `email` has an active account in `project_id`. Answers `Ok` either way
-/// (and when throttled), so the caller cannot learn which addresses have accounts.
-pub async fn forgot_password(state: &AppState, project_id: i32, email: &str) -> Result<()> {
+/// What became of a reset request. Doors that must not reveal which addresses have accounts
+/// answer every outcome alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetRequest {
+    /// A link was queued.
+    Sent,
+    /// One was sent within the cooldown; nothing new was sent.
+    Throttled,
+    /// No active account has this address.
+    UnknownEmail,
+}
+
+/// Emails a reset link if `email` has an active account in `project_id`.
+pub async fn forgot_password(
+    state: &AppState,
+    origin: &Origin,
+    project_id: i32,
+    email: &str,
+) -> Result<ResetRequest> {
+    state.limits.credential(origin.ip)?;
     let mut checks = Checks::default();
     let email = checks.email(Field::Email, email);
     checks.finish()?;
-    let Some(email) = email else { return Ok(()) };
+    let Some(email) = email else { return Ok(ResetRequest::UnknownEmail) };
     let Some(customer) = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
         .filter(customer::Column::EmailNormalized.eq(&email.normalized))
@@ -31,12 +48,12 @@ pub async fn forgot_password(state: &AppState, project_id: i32, email: &str) -> 
         .await?
         .filter(customer::Model::is_active)
     else {
-        return Ok(());
+        return Ok(ResetRequest::UnknownEmail);
     };
     let now = Utc::now();
     let cooldown = chrono::Duration::seconds(state.settings.mail_resend_cooldown_seconds as i64);
     if one_time::issued_since(&state.db, customer.id, Purpose::PasswordReset, now - cooldown).await? {
-        return Ok(());
+        return Ok(ResetRequest::Throttled);
     }
     let txn = crate::db::begin_write(&state.db).await?;
     let ttl = std::time::Duration::from_secs(state.settings.reset_token_ttl_seconds);
@@ -49,12 +66,13 @@ pub async fn forgot_password(state: &AppState, project_id: i32, email: &str) -> 
     outbox::enqueue(&txn, letter, now).await?;
     txn.commit().await?;
     state.mail.wake();
-    Ok(())
+    Ok(ResetRequest::Sent)
 }
 
 /// Sets a new password with a reset token, ends every session, and logs the customer in afresh.
 pub async fn reset_password(
     state: &AppState,
+    origin: &Origin,
     token: &str,
     password: &Password,
     confirmation: &Password,
@@ -66,6 +84,7 @@ pub async fn reset_password(
         state.settings.password_min_length,
     );
     checks.finish()?;
+    state.limits.credential(origin.ip)?;
     let invalid = || Error::field(Field::Token, Code::InvalidToken);
     let now = Utc::now();
     // Hash first: no transaction is open while argon2 runs. An invalid token wastes one hash,
@@ -90,5 +109,5 @@ pub async fn reset_password(
     let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
     txn.commit().await?;
     let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer, token })
+    Ok(SignedIn { customer, session_id: session.id, token })
 }

@@ -3,11 +3,11 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
-use super::{DEFAULT_GROUP_CODE, STATUS_ACTIVE, SignedIn, validate::Checks};
+use super::{DEFAULT_GROUP_CODE, Origin, STATUS_ACTIVE, SignedIn, project_exists, validate::Checks};
 use crate::{
     auth::{Password, session},
-    entity::{customer, customer_group},
-    error::{Code, Error, Field, Result},
+    entity::{address, customer, customer_group},
+    error::{Code, Error, Field, FieldError, Result},
     state::AppState,
 };
 
@@ -22,6 +22,8 @@ pub struct Registration {
     pub first_name: String,
     /// Last name.
     pub last_name: String,
+    /// Whether names are required (the webshop API makes them optional).
+    pub names_required: bool,
     /// Password.
     pub password: Password,
     /// The password again.
@@ -32,15 +34,83 @@ pub struct Registration {
     pub gender: Option<String>,
     /// Date of birth, `YYYY-MM-DD`.
     pub date_of_birth: Option<String>,
+    /// The webshop API's extra fields.
+    pub webshop: Option<WebshopDetails>,
+}
+
+impl Registration {
+    /// An empty registration for `project_id`, to fill in with struct update syntax.
+    pub fn new(project_id: i32) -> Self {
+        Self {
+            project_id,
+            email: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            names_required: true,
+            password: Password::new(String::new()),
+            password_confirmation: Password::new(String::new()),
+            phone: None,
+            gender: None,
+            date_of_birth: None,
+            webshop: None,
+        }
+    }
+}
+
+/// The webshop API's account details.
+#[derive(Debug, Clone, Default)]
+pub struct WebshopDetails {
+    /// `private` or `business`.
+    pub account_type: Option<String>,
+    /// Company name.
+    pub company: Option<String>,
+    /// Tax (VAT) number.
+    pub tax_number: Option<String>,
+    /// Consent to cart reminder emails.
+    pub cart_reminder_consent: Option<bool>,
+    /// The default billing address.
+    pub default_billing: Option<Address>,
+}
+
+/// A postal address as given.
+#[derive(Debug, Clone, Default)]
+pub struct Address {
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// Street.
+    pub street: Option<String>,
+    /// House number.
+    pub number: Option<String>,
+    /// Postcode.
+    pub postcode: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
 }
 
 /// Creates the account, opens its first session and returns a token: the customer is logged in.
-pub async fn register(state: &AppState, input: Registration) -> Result<SignedIn> {
+pub async fn register(state: &AppState, origin: &Origin, input: Registration) -> Result<SignedIn> {
+    state.limits.credential(origin.ip)?;
     let now = Utc::now();
     let mut checks = Checks::default();
+    if !project_exists(&state.db, input.project_id).await? {
+        checks.refuse(FieldError::new(Field::ProjectId, Code::Invalid));
+    }
     let email = checks.email(Field::Email, &input.email);
-    let first_name = checks.text(Field::FirstName, &input.first_name);
-    let last_name = checks.text(Field::LastName, &input.last_name);
+    let name = |checks: &mut Checks, field, value: &str| {
+        if input.names_required {
+            checks.text(field, value)
+        } else {
+            checks.optional_text(field, Some(value)).map(Option::unwrap_or_default)
+        }
+    };
+    let first_name = name(&mut checks, Field::FirstName, &input.first_name);
+    let last_name = name(&mut checks, Field::LastName, &input.last_name);
     checks.new_password(
         (Field::Password, Some(&input.password)),
         (Field::PasswordConfirmation, Some(&input.password_confirmation)),
@@ -49,7 +119,9 @@ pub async fn register(state: &AppState, input: Registration) -> Result<SignedIn>
     let phone = checks.optional_text(Field::Phone, input.phone.as_deref());
     let gender = checks.gender(input.gender.as_deref());
     let date_of_birth = checks.date_of_birth(input.date_of_birth.as_deref(), now.date_naive());
+    let webshop = input.webshop.as_ref().map(|details| checks.webshop(details));
     checks.finish()?;
+    let webshop = webshop.flatten().unwrap_or_default();
     let (Some(email), Some(first_name), Some(last_name), Some(phone), Some(gender), Some(date_of_birth)) =
         (email, first_name, last_name, phone, gender, date_of_birth)
     else {
@@ -82,18 +154,42 @@ pub async fn register(state: &AppState, input: Registration) -> Result<SignedIn>
         email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        account_type: Set(webshop.account_type),
+        company: Set(webshop.company),
+        tax_number: Set(webshop.tax_number),
+        cart_reminder_consent: Set(webshop.cart_reminder_consent),
         ..Default::default()
     }
     .insert(&txn)
     .await
     .map_err(email_taken_or_internal)?;
+    if let Some(billing) = webshop.default_billing {
+        address::ActiveModel {
+            customer_id: Set(customer.id),
+            kind: Set("billing".to_owned()),
+            is_default: Set(true),
+            first_name: Set(billing.first_name),
+            last_name: Set(billing.last_name),
+            street: Set(billing.street),
+            number: Set(billing.number),
+            postcode: Set(billing.postcode),
+            city: Set(billing.city),
+            country: Set(billing.country),
+            phone: Set(billing.phone),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+    }
     let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
     super::verification::send_link(&txn, state, &customer, now).await?;
     txn.commit().await?;
     state.mail.wake();
 
     let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer, token })
+    Ok(SignedIn { customer, session_id: session.id, token })
 }
 
 /// The unique index on (project, normalized email) decides races: its violation is `EMAIL_TAKEN`.

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::Gender;
+use super::{Address, Gender, WebshopDetails};
 use crate::{
     auth::Password,
     error::{Code, Error, Field, FieldError, Result},
@@ -109,6 +109,62 @@ impl Checks {
             }
             _ => self.refuse(FieldError::new(confirmation_field, Code::Required)),
         }
+    }
+
+    /// The webshop API's details: `None` when any of them is refused.
+    pub fn webshop(&mut self, details: &WebshopDetails) -> Option<WebshopDetails> {
+        let account_type = match details.account_type.as_deref().map(|t| t.trim().to_ascii_lowercase()) {
+            None => Some(None),
+            Some(t) if t.is_empty() => Some(None),
+            Some(t) if t == "private" || t == "business" => Some(Some(t)),
+            Some(_) => {
+                self.refuse(FieldError::new(Field::AccountType, Code::Invalid));
+                None
+            }
+        };
+        let company = self.optional_text(Field::Company, details.company.as_deref());
+        let tax_number = self.optional_text(Field::TaxNumber, details.tax_number.as_deref());
+        let billing = match &details.default_billing {
+            None => Some(None),
+            Some(address) => self.address(address).map(Some),
+        };
+        Some(WebshopDetails {
+            account_type: account_type?,
+            company: company?,
+            tax_number: tax_number?,
+            cart_reminder_consent: details.cart_reminder_consent,
+            default_billing: billing?,
+        })
+    }
+
+    fn address(&mut self, address: &Address) -> Option<Address> {
+        let first_name = self.optional_text(Field::BillingFirstName, address.first_name.as_deref());
+        let last_name = self.optional_text(Field::BillingLastName, address.last_name.as_deref());
+        let street = self.optional_text(Field::BillingStreet, address.street.as_deref());
+        let number = self.optional_text(Field::BillingNumber, address.number.as_deref());
+        let postcode = self.optional_text(Field::BillingPostcode, address.postcode.as_deref());
+        let city = self.optional_text(Field::BillingCity, address.city.as_deref());
+        let phone = self.optional_text(Field::BillingPhone, address.phone.as_deref());
+        let country = match address.country.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+            None => Some(None),
+            Some(code) => match isocountry::CountryCode::for_alpha2_caseless(code) {
+                Ok(country) => Some(Some(country.alpha2().to_owned())),
+                Err(_) => {
+                    self.refuse(FieldError::new(Field::BillingCountry, Code::Invalid));
+                    None
+                }
+            },
+        };
+        Some(Address {
+            first_name: first_name?,
+            last_name: last_name?,
+            street: street?,
+            number: number?,
+            postcode: postcode?,
+            city: city?,
+            country: country?,
+            phone: phone?,
+        })
     }
 
     /// A gender in any letter case; blank means none.

@@ -1,12 +1,15 @@
 //! Sessions: opened at login, checked on every authenticated call, revoked at logout.
 
+use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
+use rand::Rng as _;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait,
     Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
+use super::one_time;
 use crate::{
     entity::{customer, session},
     error::{Error, Result},
@@ -36,25 +39,51 @@ pub async fn open<C: ConnectionTrait>(
         created_at: Set(now),
         expires_at: Set(expires_at),
         revoked_at: Set(None),
+        token_hash: Set(None),
     };
     Ok(session.insert(conn).await?)
 }
 
-/// Who `token` belongs to, if it is valid and its session live; `Unauthenticated` otherwise.
-pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated> {
-    let claims = state.tokens.verify(token).ok_or(Error::Unauthenticated)?;
-    let customer_id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
+/// Who `credential` belongs to, if it names a live session of an active customer;
+/// `Unauthenticated` otherwise. A credential is a JWT, or an opaque `<session id>|<secret>`
+/// token (the cookie guard's value, and the webshop API's Sanctum-style bearer token).
+pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenticated> {
     // One query checks the session and loads the customer.
-    let customer = customer::Entity::find_by_id(customer_id)
-        .join(sea_orm::JoinType::InnerJoin, customer::Relation::Session.def())
-        .filter(session::Column::Id.eq(claims.sid))
-        .filter(session::Column::RevokedAt.is_null())
-        .filter(session::Column::ExpiresAt.gt(Utc::now()))
-        .filter(customer::Column::Status.eq(crate::accounts::STATUS_ACTIVE))
-        .one(&state.db)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    Ok(Authenticated { customer, session_id: claims.sid })
+    let live = |session_id: Uuid| {
+        customer::Entity::find()
+            .join(sea_orm::JoinType::InnerJoin, customer::Relation::Session.def())
+            .filter(session::Column::Id.eq(session_id))
+            .filter(session::Column::RevokedAt.is_null())
+            .filter(session::Column::ExpiresAt.gt(Utc::now()))
+            .filter(customer::Column::Status.eq(crate::accounts::STATUS_ACTIVE))
+    };
+    let (session_id, query) = match credential.split_once('|') {
+        Some((id, secret)) => {
+            let session_id: Uuid = id.parse().map_err(|_| Error::Unauthenticated)?;
+            (session_id, live(session_id).filter(session::Column::TokenHash.eq(one_time::hash(secret))))
+        }
+        None => {
+            let claims = state.tokens.verify(credential).ok_or(Error::Unauthenticated)?;
+            let customer_id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
+            (claims.sid, live(claims.sid).filter(customer::Column::Id.eq(customer_id)))
+        }
+    };
+    let customer = query.one(&state.db).await?.ok_or(Error::Unauthenticated)?;
+    Ok(Authenticated { customer, session_id })
+}
+
+/// Gives a session an opaque token and returns it as `<session id>|<secret>` (40 random
+/// characters); only its hash is stored.
+pub async fn attach_opaque<C: ConnectionTrait>(conn: &C, session_id: Uuid) -> Result<String> {
+    let mut bytes = [0u8; 30];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    session::Entity::update_many()
+        .col_expr(session::Column::TokenHash, Expr::value(one_time::hash(&secret)))
+        .filter(session::Column::Id.eq(session_id))
+        .exec(conn)
+        .await?;
+    Ok(format!("{session_id}|{secret}"))
 }
 
 /// Ends one session.

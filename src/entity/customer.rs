@@ -25,6 +25,11 @@ pub struct Model {
     pub email_verified_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Webshop: `private` or `business`.
+    pub account_type: Option<String>,
+    pub company: Option<String>,
+    pub tax_number: Option<String>,
+    pub cart_reminder_consent: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

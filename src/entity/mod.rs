@@ -1,8 +1,11 @@
 //! SeaORM entities, one file per table. They are storage, not API shapes.
 
+pub mod address;
 pub mod customer;
 pub mod customer_group;
+pub mod login_failure;
 pub mod one_time_token;
 pub mod outbox_email;
 pub mod project;
+pub mod project_api_key;
 pub mod session;

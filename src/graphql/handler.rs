@@ -6,6 +6,7 @@ use async_graphql::{
 };
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
+    Extension,
     body::Bytes,
     extract::{FromRequest, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
@@ -14,7 +15,7 @@ use axum::{
 use serde_json::json;
 
 use super::query::{Credentials, RequestId};
-use crate::{auth::extractor::bearer_token, http::Doors};
+use crate::{accounts::Origin, auth::extractor::bearer_token, http::Doors};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -41,9 +42,14 @@ fn accepts_graphql_response(headers: &HeaderMap) -> bool {
         .any(|mime| mime.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE)))
 }
 
-async fn execute(doors: &Doors, headers: &HeaderMap, request: async_graphql::Request) -> Response {
+async fn execute(
+    doors: &Doors,
+    origin: Origin,
+    headers: &HeaderMap,
+    request: async_graphql::Request,
+) -> Response {
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let request = request.data(Credentials(bearer_token(headers))).data(RequestId(request_id));
+    let request = request.data(Credentials(bearer_token(headers))).data(RequestId(request_id)).data(origin);
     let response = doors.schema.execute(request).await;
     let mut answer = GraphQLResponse::from(response).into_response();
     if !accepts_graphql_response(headers) {
@@ -53,7 +59,12 @@ async fn execute(doors: &Doors, headers: &HeaderMap, request: async_graphql::Req
 }
 
 /// `POST /graphql`: executes one JSON-encoded request.
-pub async fn graphql_post(State(doors): State<Doors>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql_post(
+    State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     // Only JSON: a cross-site form or text/plain post cannot reach a mutation.
     if !is_json(&headers) {
         return refuse(
@@ -66,7 +77,7 @@ pub async fn graphql_post(State(doors): State<Doors>, headers: HeaderMap, body: 
         return refuse(StatusCode::BAD_REQUEST, "BATCH_NOT_SUPPORTED", "Batch requests are not supported.");
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&doors, &headers, request).await,
+        Ok(request) => execute(&doors, origin, &headers, request).await,
         Err(err) => refuse(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
@@ -76,7 +87,11 @@ pub async fn graphql_post(State(doors): State<Doors>, headers: HeaderMap, body: 
 }
 
 /// `GET /graphql`: GraphiQL for browsers, otherwise a query (never a mutation) from the URL.
-pub async fn graphql_get(State(doors): State<Doors>, request: Request) -> Response {
+pub async fn graphql_get(
+    State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
+    request: Request,
+) -> Response {
     let headers = request.headers().clone();
     let has_query = request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("query=")));
     if !has_query {
@@ -119,5 +134,5 @@ pub async fn graphql_get(State(doors): State<Doors>, request: Request) -> Respon
             return answer;
         }
     }
-    execute(&doors, &headers, gql).await
+    execute(&doors, origin, &headers, gql).await
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object};
 
 use super::{
-    query::{payload, require_caller, state, top_level},
+    query::{origin, payload, require_caller, state, top_level},
     types::{
         Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
         RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,
@@ -34,7 +34,6 @@ impl Mutation {
         input: RegisterInput,
     ) -> async_graphql::Result<RegisterPayload> {
         let registration = Registration {
-            project_id: DEFAULT_PROJECT_ID,
             email: input.email,
             first_name: input.first_name,
             last_name: input.last_name,
@@ -43,12 +42,15 @@ impl Mutation {
             phone: input.phone,
             gender: input.gender.map(|g| g.as_str().to_owned()),
             date_of_birth: input.date_of_birth,
+            ..Registration::new(DEFAULT_PROJECT_ID)
         };
-        let result = accounts::register(state(ctx)?, registration).await.map(|signed_in| RegisterPayload {
-            customer: Some(Customer(signed_in.customer)),
-            token: Some(signed_in.token.token),
-            expires_at: Some(signed_in.token.expires_at),
-            errors: Vec::new(),
+        let result = accounts::register(state(ctx)?, origin(ctx)?, registration).await.map(|signed_in| {
+            RegisterPayload {
+                customer: Some(Customer(signed_in.customer)),
+                token: Some(signed_in.token.token),
+                expires_at: Some(signed_in.token.expires_at),
+                errors: Vec::new(),
+            }
         });
         payload(ctx, result)
     }
@@ -61,14 +63,13 @@ impl Mutation {
         #[graphql(secret)] password: String,
     ) -> async_graphql::Result<LoginPayload> {
         let password = Password::new(password);
-        let result =
-            accounts::login(state(ctx)?, DEFAULT_PROJECT_ID, &email, &password).await.map(|signed_in| {
-                LoginPayload {
-                    token: Some(signed_in.token.token),
-                    expires_at: Some(signed_in.token.expires_at),
-                    customer: Some(Customer(signed_in.customer)),
-                    errors: Vec::new(),
-                }
+        let result = accounts::login(state(ctx)?, origin(ctx)?, DEFAULT_PROJECT_ID, &email, &password)
+            .await
+            .map(|signed_in| LoginPayload {
+                token: Some(signed_in.token.token),
+                expires_at: Some(signed_in.token.expires_at),
+                customer: Some(Customer(signed_in.customer)),
+                errors: Vec::new(),
             });
         payload(ctx, result)
     }
@@ -103,9 +104,12 @@ impl Mutation {
         ctx: &Context<'_>,
         email: String,
     ) -> async_graphql::Result<ForgotPasswordPayload> {
-        let result = accounts::forgot_password(state(ctx)?, DEFAULT_PROJECT_ID, &email).await.map(|()| {
-            ForgotPasswordPayload { message: Some(FORGOT_PASSWORD_MESSAGE.to_owned()), errors: Vec::new() }
-        });
+        let result = accounts::forgot_password(state(ctx)?, origin(ctx)?, DEFAULT_PROJECT_ID, &email)
+            .await
+            .map(|_| ForgotPasswordPayload {
+                message: Some(FORGOT_PASSWORD_MESSAGE.to_owned()),
+                errors: Vec::new(),
+            });
         payload(ctx, result)
     }
 
@@ -118,14 +122,13 @@ impl Mutation {
         #[graphql(secret)] password_confirmation: String,
     ) -> async_graphql::Result<ResetPasswordPayload> {
         let (password, confirmation) = (Password::new(password), Password::new(password_confirmation));
-        let result =
-            accounts::reset_password(state(ctx)?, &token, &password, &confirmation).await.map(|signed_in| {
-                ResetPasswordPayload {
-                    token: Some(signed_in.token.token),
-                    expires_at: Some(signed_in.token.expires_at),
-                    customer: Some(Customer(signed_in.customer)),
-                    errors: Vec::new(),
-                }
+        let result = accounts::reset_password(state(ctx)?, origin(ctx)?, &token, &password, &confirmation)
+            .await
+            .map(|signed_in| ResetPasswordPayload {
+                token: Some(signed_in.token.token),
+                expires_at: Some(signed_in.token.expires_at),
+                customer: Some(Customer(signed_in.customer)),
+                errors: Vec::new(),
             });
         payload(ctx, result)
     }

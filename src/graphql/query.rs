@@ -4,7 +4,7 @@ use async_graphql::{Context, ErrorExtensions as _, ID, Object};
 
 use super::types::{Customer, Payload, UserError};
 use crate::{
-    accounts,
+    accounts::{self, Origin},
     auth::{Authenticated, session},
     error::Error,
     state::AppState,
@@ -15,6 +15,11 @@ pub struct Credentials(pub Option<String>);
 
 /// The request id, to tie an `INTERNAL` answer to its log line.
 pub struct RequestId(pub String);
+
+/// Where the request comes from (credential operations are limited per client IP).
+pub fn origin<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Origin> {
+    ctx.data::<Origin>()
+}
 
 /// The service state.
 pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {

@@ -82,6 +82,10 @@ pub fn test_settings(db: &TestDb) -> Settings {
         db_max_connections: 8,
         mail_poll_interval_ms: 50,
         mail_retry_base_ms: 50,
+        // Tests that are about limits switch them on; the rest make many calls from one IP.
+        rate_limit_per_minute: 0,
+        auth_rate_limit_per_minute: 0,
+        login_failures_per_email: 0,
         ..Settings::default()
     }
 }

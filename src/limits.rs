@@ -1,0 +1,107 @@
+//! Rate limits per client IP (governor): every REST request, and credential operations
+//! (login, register, forgot/reset password) on REST and GraphQL alike, counted per operation.
+
+use std::{net::IpAddr, num::NonZeroU32, time::Duration};
+
+use governor::{
+    Quota, RateLimiter,
+    clock::{Clock, DefaultClock},
+    middleware::StateInformationMiddleware,
+    state::keyed::DefaultKeyedStateStore,
+};
+
+use crate::{
+    config::Settings,
+    error::{Error, Result},
+};
+
+type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+
+/// One limit: so many per window, per IP.
+struct Limit {
+    limiter: Keyed,
+    per_window: u32,
+}
+
+/// The outcome of counting one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Limits are switched off.
+    Unlimited,
+    /// Allowed; `remaining` more fit in the window.
+    Allowed {
+        /// Requests per window.
+        limit: u32,
+        /// Requests left now.
+        remaining: u32,
+    },
+    /// Refused until `retry_after` has passed.
+    Refused {
+        /// Requests per window.
+        limit: u32,
+        /// How long until one more is allowed.
+        retry_after: Duration,
+    },
+}
+
+impl Limit {
+    fn new(per_window: u32, window: Duration) -> Option<Self> {
+        let burst = NonZeroU32::new(per_window)?;
+        let quota = Quota::with_period(window / per_window)?.allow_burst(burst);
+        Some(Self {
+            limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
+            per_window,
+        })
+    }
+
+    fn check(&self, ip: IpAddr, clock: &DefaultClock) -> Verdict {
+        match self.limiter.check_key(&ip) {
+            Ok(state) => {
+                Verdict::Allowed { limit: self.per_window, remaining: state.remaining_burst_capacity() }
+            }
+            Err(not_until) => Verdict::Refused {
+                limit: self.per_window,
+                retry_after: not_until.wait_time_from(clock.now()),
+            },
+        }
+    }
+}
+
+/// The service's rate limiters.
+pub struct Limits {
+    requests: Option<Limit>,
+    credentials: Option<Limit>,
+    clock: DefaultClock,
+}
+
+impl Limits {
+    /// Limiters as configured; a limit of 0 switches that one off.
+    pub fn new(settings: &Settings) -> Self {
+        let window = Duration::from_secs(settings.rate_limit_window_seconds);
+        Self {
+            requests: Limit::new(settings.rate_limit_per_minute, window),
+            credentials: Limit::new(settings.auth_rate_limit_per_minute, window),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// Counts one REST request from `ip`.
+    pub fn request(&self, ip: IpAddr) -> Verdict {
+        self.requests.as_ref().map_or(Verdict::Unlimited, |limit| limit.check(ip, &self.clock))
+    }
+
+    /// Counts one credential operation from `ip`; `RateLimited` when over the limit.
+    pub fn credential(&self, ip: IpAddr) -> Result<()> {
+        match self.credentials.as_ref().map(|limit| limit.check(ip, &self.clock)) {
+            Some(Verdict::Refused { retry_after, .. }) => Err(Error::RateLimited(retry_after)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Forgets IPs whose windows are full again, so memory does not grow with every address seen.
+    pub fn forget_idle(&self) {
+        for limit in [&self.requests, &self.credentials].into_iter().flatten() {
+            limit.limiter.retain_recent();
+        }
+    }
+}

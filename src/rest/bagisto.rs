@@ -1,0 +1,312 @@
+//! Bagisto's customer API: `/api/v1/customer/register`, `/api/customer/…`, `/api/customers/{id}`.
+
+use axum::{
+    Extension, Router,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::{
+    Fields, MalformedBody, SESSION_COOKIE, credential, internal, json_response,
+    laravel::{self, bagisto_name},
+    malformed, retry_after,
+};
+use crate::{
+    accounts::{self, DEFAULT_PROJECT_ID, Gender, Origin, ProfileChanges, Registration, ResetRequest},
+    auth::{Authenticated, Password, session},
+    entity::customer,
+    error::{Code, Error},
+    http::Doors,
+};
+
+pub(super) fn routes() -> Router<Doors> {
+    Router::new()
+        .route("/api/v1/customer/register", post(register))
+        .route("/api/customer/register", post(register))
+        .route("/api/customer/login", post(login))
+        .route("/api/customer/get", get(me))
+        .route("/api/customers/{id}", get(customer_by_id))
+        .route("/api/customer/profile", put(update_profile))
+        .route("/api/customer/logout", get(logout).post(logout))
+        .route("/api/customer/forgot-password", post(forgot_password).get(forgot_password))
+}
+
+/// A customer as Bagisto's API shows one.
+#[derive(Serialize)]
+struct BagistoCustomer {
+    id: i64,
+    email: String,
+    first_name: String,
+    last_name: String,
+    name: String,
+    gender: Option<&'static str>,
+    date_of_birth: Option<String>,
+    phone: Option<String>,
+    status: i16,
+    group: BagistoGroup,
+    created_at: String,
+    updated_at: String,
+}
+
+#[derive(Serialize)]
+struct BagistoGroup {
+    id: i32,
+    name: String,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+/// Laravel's timestamp form: `2020-09-28T05:13:42.000000Z`.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+async fn shape(doors: &Doors, customer: customer::Model) -> Result<Value, Error> {
+    let group = accounts::group(&doors.state, customer.customer_group_id).await?;
+    let shaped = BagistoCustomer {
+        id: customer.id,
+        name: customer.full_name(),
+        gender: customer.gender().map(|g| match g {
+            Gender::Male => "Male",
+            Gender::Female => "Female",
+            Gender::Other => "Other",
+        }),
+        date_of_birth: customer.birth_date().map(|d| d.format("%Y-%m-%d").to_string()),
+        status: customer.status,
+        group: BagistoGroup {
+            id: group.id,
+            name: group.name,
+            created_at: group.created_at.map(timestamp),
+            updated_at: group.updated_at.map(timestamp),
+        },
+        created_at: timestamp(customer.created_at),
+        updated_at: timestamp(customer.updated_at),
+        email: customer.email,
+        first_name: customer.first_name,
+        last_name: customer.last_name,
+        phone: customer.phone,
+    };
+    serde_json::to_value(shaped).map_err(Error::internal)
+}
+
+/// A domain error in Bagisto's shapes.
+fn refuse(err: Error, headers: &HeaderMap) -> Response {
+    match err {
+        Error::Invalid(errors)
+            if errors.iter().any(|e| e.code == Code::InvalidCredentials && e.field.is_none()) =>
+        {
+            json_response(StatusCode::UNAUTHORIZED, json!({ "error": "Invalid Email or Password" }))
+        }
+        Error::Invalid(errors) if errors.iter().any(|e| e.code == Code::EmailNotVerified) => json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({ "error": "Please verify your email address before logging in." }),
+        ),
+        Error::Invalid(errors) => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Value::Object(laravel::errors_body(&errors, bagisto_name)),
+        ),
+        Error::Unauthenticated => {
+            json_response(StatusCode::UNAUTHORIZED, json!({ "error": "Unauthenticated" }))
+        }
+        Error::Forbidden => json_response(StatusCode::FORBIDDEN, json!({ "message": "Invalid Request." })),
+        Error::RateLimited(after) => {
+            let mut response =
+                json_response(StatusCode::TOO_MANY_REQUESTS, json!({ "error": "Too Many Attempts." }));
+            retry_after(&mut response, after);
+            response
+        }
+        Error::Internal(_) => {
+            let request_id = internal(&err, headers);
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "message": "Server Error", "request_id": request_id }),
+            )
+        }
+    }
+}
+
+async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+    let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
+    session::authenticate(&doors.state, &credential).await
+}
+
+async fn register(
+    State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    let registration = Registration {
+        email: fields.text("email").unwrap_or_default(),
+        first_name: fields.text("first_name").unwrap_or_default(),
+        last_name: fields.text("last_name").unwrap_or_default(),
+        password: Password::new(fields.text("password").unwrap_or_default()),
+        password_confirmation: Password::new(fields.text("password_confirmation").unwrap_or_default()),
+        phone: fields.text("phone"),
+        gender: fields.text("gender"),
+        date_of_birth: fields.text("date_of_birth"),
+        ..Registration::new(DEFAULT_PROJECT_ID)
+    };
+    match accounts::register(&doors.state, &origin, registration).await {
+        Ok(_) => {
+            json_response(StatusCode::OK, json!({ "message": "Your account has been created successfully." }))
+        }
+        Err(err) => refuse(err, &headers),
+    }
+}
+
+async fn login(
+    State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    // `?token=true` selects the JWT guard; without it, the cookie guard.
+    let jwt_guard = fields.text("token").is_some_and(|t| matches!(t.as_str(), "true" | "1"));
+    let email = fields.text("email").unwrap_or_default();
+    let password = Password::new(fields.text("password").unwrap_or_default());
+    let signed_in = match accounts::login(&doors.state, &origin, DEFAULT_PROJECT_ID, &email, &password).await
+    {
+        Ok(signed_in) => signed_in,
+        Err(err) => return refuse(err, &headers),
+    };
+    let data = match shape(&doors, signed_in.customer).await {
+        Ok(data) => data,
+        Err(err) => return refuse(err, &headers),
+    };
+    if jwt_guard {
+        let body =
+            json!({ "token": signed_in.token.token, "message": "Logged in successfully.", "data": data });
+        return json_response(StatusCode::OK, body);
+    }
+    let cookie_value = match accounts::opaque_token(&doors.state, signed_in.session_id).await {
+        Ok(value) => value,
+        Err(err) => return refuse(err, &headers),
+    };
+    let body = json!({ "token": true, "message": "Logged in successfully.", "data": data });
+    let mut response = json_response(StatusCode::OK, body);
+    set_cookie(&mut response, &doors, &cookie_value, doors.state.settings.session_ttl().as_secs());
+    response
+}
+
+fn set_cookie(response: &mut Response, doors: &Doors, value: &str, max_age: u64) {
+    let secure = if doors.state.settings.public_url().starts_with("https://") { "; Secure" } else { "" };
+    let cookie =
+        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+async fn me(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
+    let result = async {
+        let caller = caller(&doors, &headers, &uri).await?;
+        shape(&doors, caller.customer).await
+    };
+    match result.await {
+        Ok(data) => json_response(StatusCode::OK, json!({ "data": data })),
+        Err(err) => refuse(err, &headers),
+    }
+}
+
+async fn customer_by_id(
+    State(doors): State<Doors>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    if id.parse::<i64>().is_err() {
+        return json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found." }));
+    }
+    let result = async {
+        let caller = caller(&doors, &headers, &uri).await?;
+        shape(&doors, accounts::customer_by_id(&caller, &id)?).await
+    };
+    match result.await {
+        Ok(data) => json_response(StatusCode::OK, json!({ "data": data })),
+        Err(err) => refuse(err, &headers),
+    }
+}
+
+async fn update_profile(
+    State(doors): State<Doors>,
+    headers: HeaderMap,
+    uri: Uri,
+    fields: Fields,
+) -> Response {
+    let optional = |key: &str| fields.has(key).then(|| fields.text(key));
+    let changes = ProfileChanges {
+        first_name: fields.text("first_name"),
+        last_name: fields.text("last_name"),
+        gender: optional("gender"),
+        date_of_birth: optional("date_of_birth"),
+        phone: optional("phone"),
+        email: fields.text("email"),
+        current_password: fields.text("current_password").map(Password::new),
+        new_password: fields.text("password").filter(|p| !p.is_empty()).map(Password::new),
+        new_password_confirmation: fields
+            .text("password_confirmation")
+            .filter(|p| !p.is_empty())
+            .map(Password::new),
+    };
+    let result = async {
+        let caller = caller(&doors, &headers, &uri).await?;
+        let updated = accounts::update_profile(&doors.state, &caller, changes).await?;
+        shape(&doors, updated).await
+    };
+    match result.await {
+        Ok(data) => json_response(
+            StatusCode::OK,
+            json!({ "message": "Your account has been updated successfully.", "data": data }),
+        ),
+        Err(err) => refuse(err, &headers),
+    }
+}
+
+async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
+    let result = async {
+        let caller = caller(&doors, &headers, &uri).await?;
+        accounts::logout(&doors.state, &caller).await
+    };
+    match result.await {
+        Ok(()) => {
+            let mut response =
+                json_response(StatusCode::OK, json!({ "message": "Logged out successfully!" }));
+            set_cookie(&mut response, &doors, "", 0);
+            response
+        }
+        Err(err) => refuse(err, &headers),
+    }
+}
+
+async fn forgot_password(
+    State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    let email = fields.text("email").unwrap_or_default();
+    match accounts::forgot_password(&doors.state, &origin, DEFAULT_PROJECT_ID, &email).await {
+        Ok(ResetRequest::UnknownEmail) if doors.state.settings.legacy_reveal_unknown_email => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({ "error": "We can't find a user with that e-mail address." }),
+        ),
+        Ok(_) => {
+            json_response(StatusCode::OK, json!({ "message": "We have e-mailed your password reset link!" }))
+        }
+        Err(err) => refuse(err, &headers),
+    }
+}
+
+/// A body that is neither JSON nor form fields: a 400 in Bagisto's shape (the webshop handler
+/// takes the rejection itself to answer in its own).
+impl IntoResponse for MalformedBody {
+    fn into_response(self) -> Response {
+        malformed(&self, false)
+    }
+}

@@ -1,0 +1,111 @@
+//! The REST door: legacy paths and JSON shapes of two shop APIs, over the same domain functions
+//! as GraphQL. Handlers parse, call one domain function, and shape the answer.
+
+mod bagisto;
+mod input;
+mod laravel;
+mod webshop;
+
+use axum::{
+    Router,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::{auth::extractor::bearer_token, error::Error, http::Doors};
+
+pub use input::{Fields, MalformedBody};
+
+/// The cookie of the Bagisto customer guard.
+pub const SESSION_COOKIE: &str = "customer_session";
+
+/// Every legacy path.
+pub fn routes() -> Router<Doors> {
+    bagisto::routes().merge(webshop::routes())
+}
+
+/// A JSON answer with a status.
+pub fn json_response(status: StatusCode, body: Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+/// The credential a legacy client sent: `Authorization: Bearer`, `?token=<jwt>`, or the session cookie.
+pub fn credential(headers: &HeaderMap, uri: &Uri) -> Option<String> {
+    bearer_token(headers)
+        .or_else(|| {
+            url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .find(|(key, value)| key == "token" && value.len() > 10)
+                .map(|(_, value)| value.into_owned())
+        })
+        .or_else(|| cookie(headers, SESSION_COOKIE))
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, value)| *key == name && !value.is_empty())
+        .map(|(_, value)| value.to_owned())
+}
+
+/// `Retry-After` in whole seconds (at least 1).
+pub fn retry_after(response: &mut Response, after: std::time::Duration) {
+    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+}
+
+/// Logs an internal error under the request id; the client sees only that id.
+pub fn internal(err: &Error, headers: &HeaderMap) -> String {
+    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    if let Error::Internal(source) = err {
+        tracing::error!(request_id = %request_id, error = ?source, "internal error");
+    }
+    request_id
+}
+
+/// The answer to a body that is not JSON or form fields.
+pub fn malformed(body: &MalformedBody, webshop: bool) -> Response {
+    let status = StatusCode::BAD_REQUEST;
+    if webshop {
+        json_response(status, json!({ "error": true, "message": body.0 }))
+    } else {
+        json_response(status, json!({ "message": body.0 }))
+    }
+}
+
+/// Counts every REST request per client IP: `X-RateLimit-Limit` and `X-RateLimit-Remaining` on
+/// each answer, 429 with `Retry-After` over the limit (in the shape of the API asked).
+pub async fn rate_limit(
+    axum::extract::State(doors): axum::extract::State<Doors>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(origin) = request.extensions().get::<crate::accounts::Origin>().copied() else {
+        return next.run(request).await;
+    };
+    let webshop = request.uri().path().starts_with("/api/services/webshop/");
+    let (mut response, limit, remaining) = match doors.state.limits.request(origin.ip) {
+        crate::limits::Verdict::Unlimited => return next.run(request).await,
+        crate::limits::Verdict::Allowed { limit, remaining } => (next.run(request).await, limit, remaining),
+        crate::limits::Verdict::Refused { limit, retry_after: after } => {
+            let body = if webshop {
+                json!({ "error": true, "message": "Too many requests." })
+            } else {
+                json!({ "error": "Too Many Attempts." })
+            };
+            let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, body);
+            retry_after(&mut response, after);
+            (response, limit, 0)
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    response
+}

@@ -1,0 +1,154 @@
+//! The webshop API's register path: `/api/services/webshop/v1/customer/auth/register`.
+
+use axum::{
+    Extension, Router,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::Response,
+    routing::post,
+};
+use serde_json::{Value, json};
+
+use super::{
+    Fields, MalformedBody, internal, json_response,
+    laravel::{self, webshop_name},
+    malformed, retry_after,
+};
+use crate::{
+    accounts::{self, Address, Origin, Registration, WebshopDetails},
+    auth::{Password, extractor::bearer_token},
+    error::{Code, Error, Field, FieldError},
+    http::Doors,
+};
+
+const PATH: &str = "/api/services/webshop/v1/customer/auth/register";
+const CREATED: &str = "Account created. Check your email to verify your address.";
+
+pub(super) fn routes() -> Router<Doors> {
+    Router::new().route(PATH, post(register))
+}
+
+/// A domain error in the webshop API's shapes.
+fn refuse(err: Error, headers: &HeaderMap) -> Response {
+    match err {
+        Error::Invalid(errors) => {
+            let mut body = laravel::errors_body(&errors, webshop_name);
+            body.insert("error".into(), Value::Bool(true));
+            json_response(StatusCode::UNPROCESSABLE_ENTITY, Value::Object(body))
+        }
+        Error::Unauthenticated | Error::Forbidden => {
+            json_response(StatusCode::UNAUTHORIZED, json!({ "error": true, "message": "Unauthenticated." }))
+        }
+        Error::RateLimited(after) => {
+            let mut response = json_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "error": true, "message": "Too many requests." }),
+            );
+            retry_after(&mut response, after);
+            response
+        }
+        Error::Internal(_) => {
+            let request_id = internal(&err, headers);
+            json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": true, "message": "Server Error", "request_id": request_id }),
+            )
+        }
+    }
+}
+
+/// `project_id` as an integer, or the refusal a client of this API expects.
+fn project_id(fields: &Fields) -> Result<i32, Error> {
+    match fields.raw("project_id") {
+        None | Some(Value::Null) => Err(Error::field(Field::ProjectId, Code::Required)),
+        Some(_) => fields
+            .text("project_id")
+            .and_then(|t| t.trim().parse::<i32>().ok())
+            .ok_or_else(|| Error::field(Field::ProjectId, Code::Invalid)),
+    }
+}
+
+/// `cart_reminder_consent` as a boolean (JSON true/false, or form "1"/"0"/"true"/"false").
+fn consent(fields: &Fields) -> Result<Option<bool>, Error> {
+    match fields.raw("cart_reminder_consent") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => match fields.text("cart_reminder_consent").as_deref().map(str::trim) {
+            Some("1" | "true") => Ok(Some(true)),
+            Some("0" | "false") => Ok(Some(false)),
+            _ => Err(Error::Invalid(vec![FieldError::new(Field::CartReminderConsent, Code::Invalid)])),
+        },
+    }
+}
+
+fn address(fields: &Fields) -> Option<Address> {
+    let billing = fields.object("default_billing")?;
+    Some(Address {
+        first_name: billing.text("firstname"),
+        last_name: billing.text("lastname"),
+        street: billing.text("street"),
+        number: billing.text("number"),
+        postcode: billing.text("postcode"),
+        city: billing.text("city"),
+        country: billing.text("country"),
+        phone: billing.text("phone"),
+    })
+}
+
+async fn register(
+    State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
+    fields: Result<Fields, MalformedBody>,
+) -> Response {
+    let fields = match fields {
+        Ok(fields) => fields,
+        Err(body) => return malformed(&body, true),
+    };
+    let result = async {
+        let project_id = project_id(&fields)?;
+        // The storefront's project API key, when the project has any.
+        accounts::authorize_project(&doors.state, project_id, bearer_token(&headers).as_deref()).await?;
+        let registration = Registration {
+            email: fields.text("email").unwrap_or_default(),
+            first_name: fields.text("firstname").unwrap_or_default(),
+            last_name: fields.text("lastname").unwrap_or_default(),
+            names_required: false,
+            password: Password::new(fields.text("password").unwrap_or_default()),
+            password_confirmation: Password::new(fields.text("password").unwrap_or_default()),
+            phone: fields.text("phone"),
+            webshop: Some(WebshopDetails {
+                account_type: fields.text("account_type"),
+                company: fields.text("company"),
+                tax_number: fields.text("tax_number"),
+                cart_reminder_consent: consent(&fields)?,
+                default_billing: address(&fields),
+            }),
+            ..Registration::new(project_id)
+        };
+        let signed_in = accounts::register(&doors.state, &origin, registration).await?;
+        let token = accounts::opaque_token(&doors.state, signed_in.session_id).await?;
+        Ok::<_, Error>((signed_in.customer, token))
+    };
+    match result.await {
+        Ok((customer, token)) => {
+            let customer = json!({
+                "id": customer.id,
+                "email": customer.email,
+                "firstname": customer.first_name,
+                "lastname": customer.last_name,
+                "email_verified_at": customer.email_verified_at,
+            });
+            // The document's field table and its example disagree; clients exist for both.
+            let body = json!({
+                "error": false,
+                "message": CREATED,
+                "data": { "customer": customer, "token": token },
+                "customer": customer,
+                "token": token,
+            });
+            json_response(StatusCode::CREATED, body)
+        }
+        Err(err) => refuse(err, &headers),
+    }
+}
