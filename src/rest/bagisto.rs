@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{
     Fields, MalformedBody, SESSION_COOKIE, credential, internal, json_response,
     laravel::{self, bagisto_name},
-    malformed, retry_after,
+    malformed, openapi, retry_after,
 };
 use crate::{
     accounts::{self, DEFAULT_PROJECT_ID, Gender, Origin, ProfileChanges, Registration, ResetRequest},
@@ -27,18 +27,18 @@ use crate::{
 pub(super) fn routes() -> Router<Doors> {
     Router::new()
         .route("/api/v1/customer/register", post(register))
-        .route("/api/customer/register", post(register))
+        .route("/api/customer/register", post(register_unversioned))
         .route("/api/customer/login", post(login))
         .route("/api/customer/get", get(me))
         .route("/api/customers/{id}", get(customer_by_id))
         .route("/api/customer/profile", put(update_profile))
-        .route("/api/customer/logout", get(logout).post(logout))
-        .route("/api/customer/forgot-password", post(forgot_password).get(forgot_password))
+        .route("/api/customer/logout", get(logout).post(logout_post))
+        .route("/api/customer/forgot-password", post(forgot_password).get(forgot_password_get))
 }
 
 /// A customer as Bagisto's API shows one.
-#[derive(Serialize)]
-struct BagistoCustomer {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct BagistoCustomer {
     id: i64,
     email: String,
     first_name: String,
@@ -53,8 +53,9 @@ struct BagistoCustomer {
     updated_at: String,
 }
 
-#[derive(Serialize)]
-struct BagistoGroup {
+/// A customer group as Bagisto shows one.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct BagistoGroup {
     id: i32,
     name: String,
     created_at: Option<String>,
@@ -135,7 +136,15 @@ async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authent
     session::authenticate(&doors.state, &credential).await
 }
 
-async fn register(
+#[utoipa::path(post, path = "/api/v1/customer/register", tag = "bagisto",
+    request_body = openapi::BagistoRegistration,
+    responses(
+        (status = 200, description = "Account created", body = openapi::Message),
+        (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn register(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
@@ -160,7 +169,35 @@ async fn register(
     }
 }
 
-async fn login(
+/// The original service answered registration on both paths.
+#[utoipa::path(post, path = "/api/customer/register", tag = "bagisto",
+    request_body = openapi::BagistoRegistration,
+    responses(
+        (status = 200, description = "Account created", body = openapi::Message),
+        (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn register_unversioned(
+    state: State<Doors>,
+    origin: Extension<Origin>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    register(state, origin, headers, fields).await
+}
+
+#[utoipa::path(post, path = "/api/customer/login", tag = "bagisto",
+    params(("token" = Option<bool>, Query, description = "true: answer with a JWT (JWT guard); otherwise a session cookie")),
+    request_body = openapi::BagistoCredentials,
+    responses(
+        (status = 200, description = "Logged in", body = openapi::LoginAnswer),
+        (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 401, description = "Wrong credentials", body = openapi::BagistoFailure),
+        (status = 422, description = "Missing fields", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn login(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
@@ -203,7 +240,15 @@ fn set_cookie(response: &mut Response, doors: &Doors, value: &str, max_age: u64)
     }
 }
 
-async fn me(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
+#[utoipa::path(get, path = "/api/customer/get", tag = "bagisto",
+    params(("token" = Option<String>, Query, description = "a JWT, instead of the Authorization header")),
+    responses(
+        (status = 200, description = "The logged-in customer", body = openapi::CustomerData),
+        (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
+        (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
+pub(super) async fn me(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
     let result = async {
         let caller = caller(&doors, &headers, &uri).await?;
         shape(&doors, caller.customer).await
@@ -214,7 +259,16 @@ async fn me(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Respons
     }
 }
 
-async fn customer_by_id(
+#[utoipa::path(get, path = "/api/customers/{id}", tag = "bagisto",
+    params(("id" = i64, Path, description = "Customer id: only one's own")),
+    responses(
+        (status = 200, description = "The caller's own record", body = openapi::CustomerData),
+        (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
+        (status = 403, description = "Another customer's id", body = openapi::Message),
+        (status = 404, description = "Not a number", body = openapi::Message),
+        (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn customer_by_id(
     State(doors): State<Doors>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -233,7 +287,16 @@ async fn customer_by_id(
     }
 }
 
-async fn update_profile(
+#[utoipa::path(put, path = "/api/customer/profile", tag = "bagisto",
+    request_body = openapi::BagistoProfile,
+    responses(
+        (status = 200, description = "Updated", body = openapi::ProfileAnswer),
+        (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
+        (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn update_profile(
     State(doors): State<Doors>,
     headers: HeaderMap,
     uri: Uri,
@@ -268,7 +331,13 @@ async fn update_profile(
     }
 }
 
-async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
+#[utoipa::path(get, path = "/api/customer/logout", tag = "bagisto",
+    responses(
+        (status = 200, description = "Logged out", body = openapi::Message),
+        (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
+        (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
     let result = async {
         let caller = caller(&doors, &headers, &uri).await?;
         accounts::logout(&doors.state, &caller).await
@@ -284,7 +353,26 @@ async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Res
     }
 }
 
-async fn forgot_password(
+/// Logout is accepted as POST as well.
+#[utoipa::path(post, path = "/api/customer/logout", tag = "bagisto",
+    responses(
+        (status = 200, description = "Logged out", body = openapi::Message),
+        (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
+        (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn logout_post(state: State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
+    logout(state, headers, uri).await
+}
+
+#[utoipa::path(post, path = "/api/customer/forgot-password", tag = "bagisto",
+    request_body = openapi::ForgotPassword,
+    responses(
+        (status = 200, description = "Sent (or nothing to send: the answer is the same)", body = openapi::Message),
+        (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 422, description = "Malformed email, or an unknown one with LEGACY_REVEAL_UNKNOWN_EMAIL", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn forgot_password(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
@@ -309,4 +397,21 @@ impl IntoResponse for MalformedBody {
     fn into_response(self) -> Response {
         malformed(&self, false)
     }
+}
+
+/// The document's examples send forgot-password as GET with a query string.
+#[utoipa::path(get, path = "/api/customer/forgot-password", tag = "bagisto",
+    params(("email" = String, Query, description = "The account's email")),
+    responses(
+        (status = 200, description = "Sent (or nothing to send: the answer is the same)", body = openapi::Message),
+        (status = 422, description = "Malformed email, or an unknown one with LEGACY_REVEAL_UNKNOWN_EMAIL", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
+    ))]
+pub(super) async fn forgot_password_get(
+    state: State<Doors>,
+    origin: Extension<Origin>,
+    headers: HeaderMap,
+    fields: Fields,
+) -> Response {
+    forgot_password(state, origin, headers, fields).await
 }

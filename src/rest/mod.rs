@@ -4,6 +4,7 @@
 mod bagisto;
 mod input;
 mod laravel;
+mod openapi;
 mod webshop;
 
 use axum::{
@@ -22,7 +23,9 @@ pub const SESSION_COOKIE: &str = "customer_session";
 
 /// Every legacy path.
 pub fn routes() -> Router<Doors> {
-    bagisto::routes().merge(webshop::routes())
+    bagisto::routes()
+        .merge(webshop::routes())
+        .route("/api/openapi.json", axum::routing::get(openapi::document))
 }
 
 /// A JSON answer with a status.

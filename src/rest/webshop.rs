@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::{
     Fields, MalformedBody, internal, json_response,
     laravel::{self, webshop_name},
-    malformed, retry_after,
+    malformed, openapi, retry_after,
 };
 use crate::{
     accounts::{self, Address, Origin, Registration, WebshopDetails},
@@ -95,7 +95,16 @@ fn address(fields: &Fields) -> Option<Address> {
     })
 }
 
-async fn register(
+#[utoipa::path(post, path = "/api/services/webshop/v1/customer/auth/register", tag = "webshop",
+    request_body = openapi::WebshopRegistration,
+    responses(
+        (status = 201, description = "Account created; the customer is logged in", body = openapi::WebshopCreated),
+        (status = 400, description = "Malformed body", body = openapi::WebshopFailure),
+        (status = 401, description = "The project requires an API key", body = openapi::WebshopFailure),
+        (status = 422, description = "Validation failed", body = openapi::WebshopFailure),
+        (status = 429, description = "Too many requests", body = openapi::WebshopFailure),
+    ))]
+pub(super) async fn register(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,

@@ -350,3 +350,29 @@ async fn unknown_fields_are_ignored() {
         call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(body)).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_openapi_3_document_describes_every_legacy_path() {
+    let app = spawn().await;
+    let document: Value =
+        app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = document["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/v1/customer/register", "post"),
+        ("/api/customer/register", "post"),
+        ("/api/customer/login", "post"),
+        ("/api/customer/get", "get"),
+        ("/api/customers/{id}", "get"),
+        ("/api/customer/profile", "put"),
+        ("/api/customer/logout", "get"),
+        ("/api/customer/logout", "post"),
+        ("/api/customer/forgot-password", "post"),
+        ("/api/customer/forgot-password", "get"),
+        ("/api/services/webshop/v1/customer/auth/register", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path} is missing");
+    }
+    let customer = &document["components"]["schemas"]["BagistoCustomer"]["properties"];
+    assert!(customer["first_name"].is_object() && customer["group"].is_object(), "{customer}");
+}

@@ -1,0 +1,199 @@
+//! The OpenAPI 3 document of the REST shim, generated from the handlers' `#[utoipa::path]`
+//! annotations and the types below; served at `GET /api/openapi.json`.
+//!
+//! The request types describe bodies for the document only: handlers read the same names through
+//! [`Fields`](super::Fields), so that a missing or mistyped field becomes a 422 in the legacy
+//! wording instead of a deserialization error. Hence their fields are never read in Rust.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+
+use axum::{Json, response::IntoResponse};
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
+
+use super::{bagisto, webshop};
+
+/// `{"message": …}`.
+#[derive(Serialize, ToSchema)]
+pub struct Message {
+    /// What happened.
+    pub message: String,
+}
+
+/// `{"error": …}`: Bagisto's failures other than validation.
+#[derive(Serialize, ToSchema)]
+pub struct BagistoFailure {
+    /// What went wrong.
+    pub error: String,
+}
+
+/// Laravel's 422: the first message and every message per field.
+#[derive(Serialize, ToSchema)]
+pub struct ValidationErrors {
+    /// The first error.
+    pub message: String,
+    /// Messages per legacy field name.
+    pub errors: BTreeMap<String, Vec<String>>,
+}
+
+/// The webshop API's failures: `error` is always true.
+#[derive(Serialize, ToSchema)]
+pub struct WebshopFailure {
+    /// Always true.
+    pub error: bool,
+    /// What went wrong.
+    pub message: String,
+    /// Messages per field, on validation failures.
+    pub errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// `POST /api/v1/customer/register`.
+#[derive(ToSchema)]
+pub struct BagistoRegistration {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub password: String,
+    pub password_confirmation: String,
+}
+
+/// `POST /api/customer/login`.
+#[derive(ToSchema)]
+pub struct BagistoCredentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// `PUT /api/customer/profile`: only the fields given change.
+#[derive(ToSchema)]
+pub struct BagistoProfile {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `Male`, `Female` or `Other`.
+    pub gender: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The new password.
+    pub password: Option<String>,
+    pub password_confirmation: Option<String>,
+    /// Required to change email or password.
+    pub current_password: Option<String>,
+}
+
+/// `POST /api/customer/forgot-password`.
+#[derive(ToSchema)]
+pub struct ForgotPassword {
+    pub email: String,
+}
+
+/// A customer wrapped in `data`.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerData {
+    pub data: bagisto::BagistoCustomer,
+}
+
+/// The login answer: `token` is the JWT (JWT guard) or `true` (cookie guard).
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    #[schema(value_type = Object)]
+    pub token: serde_json::Value,
+    pub message: String,
+    pub data: bagisto::BagistoCustomer,
+}
+
+/// The profile answer.
+#[derive(Serialize, ToSchema)]
+pub struct ProfileAnswer {
+    pub message: String,
+    pub data: bagisto::BagistoCustomer,
+}
+
+/// `POST /api/services/webshop/v1/customer/auth/register`.
+#[derive(ToSchema)]
+pub struct WebshopRegistration {
+    pub project_id: i64,
+    pub email: String,
+    pub password: String,
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub phone: Option<String>,
+    /// `private` or `business`.
+    pub account_type: Option<String>,
+    pub company: Option<String>,
+    pub tax_number: Option<String>,
+    pub cart_reminder_consent: Option<bool>,
+    pub default_billing: Option<WebshopAddress>,
+}
+
+/// A billing address.
+#[derive(ToSchema)]
+pub struct WebshopAddress {
+    pub firstname: Option<String>,
+    pub lastname: Option<String>,
+    pub street: Option<String>,
+    pub number: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// The webshop's customer.
+#[derive(Serialize, ToSchema)]
+pub struct WebshopCustomer {
+    pub id: i64,
+    pub email: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub email_verified_at: Option<String>,
+}
+
+/// `data` of the webshop's answer.
+#[derive(Serialize, ToSchema)]
+pub struct WebshopData {
+    pub customer: WebshopCustomer,
+    /// `<id>|<secret>`.
+    pub token: String,
+}
+
+/// The webshop's 201: both of its document's shapes at once.
+#[derive(Serialize, ToSchema)]
+pub struct WebshopCreated {
+    pub error: bool,
+    pub message: String,
+    pub data: WebshopData,
+    pub customer: WebshopCustomer,
+    pub token: String,
+}
+
+/// The shim's OpenAPI document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "customer-accounts REST compatibility shim",
+        description = "Bagisto customer paths and the webshop register path."
+    ),
+    paths(
+        bagisto::register,
+        bagisto::register_unversioned,
+        bagisto::login,
+        bagisto::me,
+        bagisto::customer_by_id,
+        bagisto::update_profile,
+        bagisto::logout,
+        bagisto::logout_post,
+        bagisto::forgot_password,
+        bagisto::forgot_password_get,
+        webshop::register,
+    )
+)]
+pub struct RestApi;
+
+/// `GET /api/openapi.json`.
+pub async fn document() -> impl IntoResponse {
+    Json(RestApi::openapi())
+}
