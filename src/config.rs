@@ -45,6 +45,7 @@ pub const VARIABLES: &[&str] = &[
     "LOGIN_FAILURE_WINDOW_SECONDS",
     "TRUSTED_PROXIES",
     "LEGACY_REVEAL_UNKNOWN_EMAIL",
+    "CORS_ALLOWED_ORIGINS",
 ];
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 asks of an HMAC key.
@@ -150,6 +151,9 @@ pub struct Settings {
     pub trusted_proxies: String,
     /// `LEGACY_REVEAL_UNKNOWN_EMAIL`: the Bagisto forgot-password path says when an email is unknown.
     pub legacy_reveal_unknown_email: bool,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated storefront origins (`https://shop.example`) whose
+    /// browser pages may call the API; none by default.
+    pub cors_allowed_origins: String,
 }
 
 impl Default for Settings {
@@ -193,6 +197,7 @@ impl Default for Settings {
             login_failure_window_seconds: 15 * 60,
             trusted_proxies: String::new(),
             legacy_reveal_unknown_email: false,
+            cors_allowed_origins: String::new(),
         }
     }
 }
@@ -295,6 +300,9 @@ impl Settings {
         }
         self.trusted_proxies()
             .map_err(|bad| refuse("TRUSTED_PROXIES", format!("`{bad}` is not an IP address")))?;
+        self.cors_allowed_origins().map_err(|bad| {
+            refuse("CORS_ALLOWED_ORIGINS", format!("`{bad}` is not an origin like https://shop.example"))
+        })?;
         if self.max_body_bytes < 1024 {
             return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));
         }
@@ -347,6 +355,25 @@ impl Settings {
             .collect()
     }
 
+    /// The origins allowed to call from a browser; the first malformed entry on error.
+    pub fn cors_allowed_origins(&self) -> Result<Vec<String>, String> {
+        self.cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|origin| match Url::parse(origin) {
+                Ok(url)
+                    if matches!(url.scheme(), "http" | "https")
+                        && url.path() == "/"
+                        && url.query().is_none() =>
+                {
+                    Ok(origin.trim_end_matches('/').to_owned())
+                }
+                _ => Err(origin.to_owned()),
+            })
+            .collect()
+    }
+
     /// Where `.eml` files are written without `SMTP_URL`.
     pub fn mail_dir(&self) -> PathBuf {
         self.mail_dir.clone().unwrap_or_else(|| self.data_dir.join("mail"))
@@ -391,6 +418,16 @@ mod tests {
     fn a_public_url_that_is_not_http_is_refused() {
         let settings = Settings { public_url: Some("ftp://shop".into()), ..Settings::default() };
         assert_eq!(settings.validate().err().map(|e| e.variable).as_deref(), Some("PUBLIC_URL"));
+    }
+
+    #[test]
+    fn cors_origins_must_be_bare_http_origins() {
+        let with = |origins: &str| Settings { cors_allowed_origins: origins.into(), ..Settings::default() };
+        assert!(with("https://shop.example, http://localhost:3000").validate().is_ok());
+        for bad in ["shop.example", "https://shop.example/path", "*"] {
+            let err = with(bad).validate().err().map(|e| e.variable);
+            assert_eq!(err.as_deref(), Some("CORS_ALLOWED_ORIGINS"), "{bad}");
+        }
     }
 
     #[test]

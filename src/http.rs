@@ -9,7 +9,7 @@ use axum::{
     Router,
     body::Body,
     extract::{ConnectInfo, DefaultBodyLimit, State},
-    http::{Request, StatusCode, header},
+    http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
     middleware::{self, Next},
     response::Response,
     routing::get,
@@ -18,6 +18,7 @@ use sea_orm::ConnectionTrait;
 use tower::ServiceBuilder;
 use tower_http::{
     catch_panic::CatchPanicLayer,
+    cors::{AllowOrigin, CorsLayer},
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
     let settings = &state.settings;
     let max_body = settings.max_body_bytes;
     let timeout = Duration::from_secs(settings.request_timeout_seconds);
+    let cors = cors(settings);
     let doors = Doors { schema: graphql::build(state.clone()), state };
 
     let rest = rest::routes().route_layer(middleware::from_fn_with_state(doors.clone(), rest::rate_limit));
@@ -78,8 +80,33 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
                 .layer(RequestBodyLimitLayer::new(max_body))
-                .layer(DefaultBodyLimit::max(max_body)),
+                .layer(DefaultBodyLimit::max(max_body))
+                .option_layer(cors),
         )
+}
+
+/// Browser pages of the configured storefront origins may call the API with a bearer token;
+/// everyone else gets no CORS headers (the browser's same-origin rule stands).
+fn cors(settings: &crate::config::Settings) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = settings
+        .cors_allowed_origins()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .expose_headers([
+                HeaderName::from_static("x-request-id"),
+                HeaderName::from_static("x-ratelimit-limit"),
+                HeaderName::from_static("x-ratelimit-remaining"),
+                header::RETRY_AFTER,
+            ])
+            .max_age(Duration::from_secs(600))
+    })
 }
 
 /// Records where each request comes from: the socket's IP, or behind a trusted proxy the

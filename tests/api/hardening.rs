@@ -178,3 +178,28 @@ async fn health_answers_while_ready_follows_the_database() {
     );
     assert_eq!(app.client.get(app.url("/health")).send().await.unwrap().status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn configured_storefront_origins_may_call_graphql_from_a_browser_and_others_may_not() {
+    let app = spawn_with(|s| s.cors_allowed_origins = "https://shop.example".into()).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization, content-type")
+            .send()
+    };
+    let allowed = preflight("https://shop.example").await.unwrap();
+    assert_eq!(allowed.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://shop.example");
+    let allowed_headers =
+        allowed.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().to_lowercase();
+    assert!(allowed_headers.contains("authorization") && allowed_headers.contains("content-type"));
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(!other.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN));
+    let without = spawn().await;
+    let response =
+        without.client.post(without.url("/graphql")).header(header::ORIGIN, "https://shop.example");
+    let response = response.json(&json!({ "query": "{ me { id } }" })).send().await.unwrap();
+    assert!(!response.headers().contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN), "none by default");
+}
