@@ -189,31 +189,38 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn hashes_are_argon2id_phc_strings_with_owasp_parameters_and_verify() {
-        let hasher = PasswordHasher::new(1).unwrap();
+    async fn hashes_are_argon2id_phc_strings_with_owasp_parameters_and_verify() -> anyhow::Result<()> {
+        let hasher = PasswordHasher::new(1)?;
         let password = Password::new("correct horse");
-        let hash = hasher.hash(&password).await.unwrap();
+        let hash = hasher.hash(&password).await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(hasher.verify(&password, Some(&hash)).await.unwrap());
-        assert!(!hasher.verify(&Password::new("wrong horse"), Some(&hash)).await.unwrap());
+        assert!(hasher.verify(&password, Some(&hash)).await?);
+        assert!(!hasher.verify(&Password::new("wrong horse"), Some(&hash)).await?);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn hashes_made_elsewhere_with_other_parameters_still_verify() {
-        let hasher = PasswordHasher::new(1).unwrap();
-        let older = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 3, 1, None).unwrap())
-            .hash_password(b"legacy password")
-            .unwrap()
-            .to_string();
-        assert!(hasher.verify(&Password::new("legacy password"), Some(&older)).await.unwrap());
-        assert!(!hasher.verify(&Password::new("other password"), Some(&older)).await.unwrap());
+    async fn hashes_made_elsewhere_with_other_parameters_still_verify() -> anyhow::Result<()> {
+        let hasher = PasswordHasher::new(1)?;
+        let older = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 3, 1, None).map_err(anyhow::Error::msg)?,
+        )
+        .hash_password(b"legacy password")
+        .map_err(anyhow::Error::msg)?
+        .to_string();
+        assert!(hasher.verify(&Password::new("legacy password"), Some(&older)).await?);
+        assert!(!hasher.verify(&Password::new("other password"), Some(&older)).await?);
+        Ok(())
     }
 
     #[tokio::test]
-    async fn an_unknown_account_never_verifies_even_with_the_decoy_password() {
-        let hasher = PasswordHasher::new(1).unwrap();
+    async fn an_unknown_account_never_verifies_even_with_the_decoy_password() -> anyhow::Result<()> {
+        let hasher = PasswordHasher::new(1)?;
         let decoy = Password::new("decoy password for unknown accounts");
-        assert!(!hasher.verify(&decoy, None).await.unwrap());
+        assert!(!hasher.verify(&decoy, None).await?);
+        Ok(())
     }
 
     #[test]
