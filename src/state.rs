@@ -3,7 +3,6 @@
 use std::{ops::Deref, path::Path, sync::Arc};
 
 use anyhow::Context as _;
-use rand::Rng as _;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 
@@ -79,9 +78,7 @@ fn development_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
         }
     }
     std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = crate::auth::secret::random(32);
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     tracing::info!(path = %path.display(), "generated a development JWT secret");
     Ok(secret.into_bytes())

@@ -13,7 +13,6 @@ mod sessions;
 pub mod validate;
 mod verification;
 
-use chrono::NaiveDate;
 use sea_orm::EntityTrait;
 
 pub use login::login;
@@ -37,8 +36,6 @@ use crate::{
 pub const DEFAULT_PROJECT_ID: i32 = 1;
 /// `customers.status` of an account that may log in.
 pub const STATUS_ACTIVE: i16 = 1;
-/// `customers.status` of a suspended account.
-pub const STATUS_SUSPENDED: i16 = 0;
 /// The group new customers join.
 pub const DEFAULT_GROUP_CODE: &str = "general";
 
@@ -83,11 +80,6 @@ impl customer::Model {
     /// The stored gender, if any.
     pub fn gender(&self) -> Option<Gender> {
         self.gender.as_deref().and_then(Gender::parse)
-    }
-
-    /// The date of birth, if given.
-    pub fn birth_date(&self) -> Option<NaiveDate> {
-        self.date_of_birth
     }
 
     /// Whether the account may log in.

@@ -1,14 +1,13 @@
 //! Projects (shops) and their storefront API keys.
 
 use chrono::Utc;
-use rand::Rng as _;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
     sea_query::Expr,
 };
 
 use crate::{
-    auth::one_time,
+    auth::secret,
     entity::{project, project_api_key},
     error::{Error, Result},
     state::AppState,
@@ -32,20 +31,18 @@ pub async fn create_api_key<C: ConnectionTrait>(conn: &C, project_id: i32, name:
     if !project_exists(conn, project_id).await? {
         return Err(Error::internal(anyhow::anyhow!("project {project_id} does not exist")));
     }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let key_secret = secret::random(32);
     let record = project_api_key::ActiveModel {
         project_id: Set(project_id),
         name: Set(name.to_owned()),
-        key_hash: Set(one_time::hash(&secret)),
+        key_hash: Set(secret::digest(&key_secret)),
         created_at: Set(Utc::now()),
         revoked_at: Set(None),
         ..Default::default()
     }
     .insert(conn)
     .await?;
-    let key = format!("{}|{secret}", record.id);
+    let key = format!("{}|{key_secret}", record.id);
     Ok(NewApiKey { record, key })
 }
 
@@ -77,7 +74,7 @@ pub async fn authorize_project(state: &AppState, project_id: i32, presented: Opt
         return Ok(());
     }
     let presented = presented.ok_or(Error::Unauthenticated)?;
-    let secret = presented.split_once('|').map_or(presented, |(_, secret)| secret);
-    let hash = one_time::hash(secret);
+    let presented = presented.split_once('|').map_or(presented, |(_, key_secret)| key_secret);
+    let hash = secret::digest(presented);
     if keys.iter().any(|key| key.key_hash == hash) { Ok(()) } else { Err(Error::Unauthenticated) }
 }

@@ -3,6 +3,7 @@
 pub mod extractor;
 pub mod one_time;
 pub mod password;
+pub mod secret;
 pub mod session;
 pub mod token;
 

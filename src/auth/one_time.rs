@@ -1,13 +1,11 @@
 //! Single-use tokens sent by email: 256 random bits, stored only as a SHA-256 hash.
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use rand::Rng as _;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
 };
-use sha2::{Digest, Sha256};
 
+use super::secret;
 use crate::{entity::one_time_token, error::Result};
 
 /// What a token is for.
@@ -28,11 +26,6 @@ impl Purpose {
     }
 }
 
-/// The stored form of a token.
-pub fn hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Issues a token for `email`, replacing (invalidating) every earlier unused one of `purpose`.
 pub async fn issue<C: ConnectionTrait>(
     conn: &C,
@@ -49,13 +42,11 @@ pub async fn issue<C: ConnectionTrait>(
         .filter(one_time_token::Column::UsedAt.is_null())
         .exec(conn)
         .await?;
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = secret::random(32);
     one_time_token::ActiveModel {
         customer_id: Set(customer_id),
         purpose: Set(purpose.as_str().to_owned()),
-        token_hash: Set(hash(&token)),
+        token_hash: Set(secret::digest(&token)),
         email: Set(email.to_owned()),
         created_at: Set(now),
         expires_at: Set(now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)),
@@ -92,7 +83,7 @@ pub async fn consume<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Option<one_time_token::Model>> {
     let Some(found) = one_time_token::Entity::find()
-        .filter(one_time_token::Column::TokenHash.eq(hash(token.trim())))
+        .filter(one_time_token::Column::TokenHash.eq(secret::digest(token.trim())))
         .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
         .filter(one_time_token::Column::UsedAt.is_null())
         .filter(one_time_token::Column::ExpiresAt.gt(now))
@@ -108,17 +99,4 @@ pub async fn consume<C: ConnectionTrait>(
         .exec(conn)
         .await?;
     Ok((claimed.rows_affected == 1).then_some(found))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hashes_are_hex_sha256_and_never_the_token() {
-        let stored = hash("token");
-        assert_eq!(stored.len(), 64);
-        assert_ne!(stored, "token");
-        assert_eq!(stored, hash("token"));
-    }
 }

@@ -104,7 +104,6 @@ impl Engine {
 /// only the CPU that request handling leaves idle and cannot stall other requests.
 pub struct PasswordHasher {
     queue: mpsc::Sender<Job>,
-    concurrency: usize,
     /// Verified against when the email is unknown, so that both cases cost one hash.
     decoy_hash: String,
 }
@@ -124,12 +123,7 @@ impl PasswordHasher {
             let (params, jobs) = (params.clone(), Arc::clone(&jobs));
             std::thread::Builder::new().name(format!("argon2-{index}")).spawn(move || work(params, &jobs))?;
         }
-        Ok(Self { queue, concurrency, decoy_hash })
-    }
-
-    /// How many hashes may run at once.
-    pub fn concurrency(&self) -> usize {
-        self.concurrency
+        Ok(Self { queue, decoy_hash })
     }
 
     /// A PHC string for `password` with a fresh salt.

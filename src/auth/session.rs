@@ -1,15 +1,13 @@
 //! Sessions: opened at login, checked on every authenticated call, revoked at logout.
 
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use rand::Rng as _;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait,
     Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::one_time;
+use super::secret;
 use crate::{
     entity::{customer, session},
     error::{Error, Result},
@@ -58,9 +56,9 @@ pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenti
             .filter(customer::Column::Status.eq(crate::accounts::STATUS_ACTIVE))
     };
     let (session_id, query) = match credential.split_once('|') {
-        Some((id, secret)) => {
+        Some((id, presented)) => {
             let session_id: Uuid = id.parse().map_err(|_| Error::Unauthenticated)?;
-            (session_id, live(session_id).filter(session::Column::TokenHash.eq(one_time::hash(secret))))
+            (session_id, live(session_id).filter(session::Column::TokenHash.eq(secret::digest(presented))))
         }
         None => {
             let claims = state.tokens.verify(credential).ok_or(Error::Unauthenticated)?;
@@ -75,15 +73,13 @@ pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenti
 /// Gives a session an opaque token and returns it as `<session id>|<secret>` (40 random
 /// characters); only its hash is stored.
 pub async fn attach_opaque<C: ConnectionTrait>(conn: &C, session_id: Uuid) -> Result<String> {
-    let mut bytes = [0u8; 30];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let token = secret::random(30);
     session::Entity::update_many()
-        .col_expr(session::Column::TokenHash, Expr::value(one_time::hash(&secret)))
+        .col_expr(session::Column::TokenHash, Expr::value(secret::digest(&token)))
         .filter(session::Column::Id.eq(session_id))
         .exec(conn)
         .await?;
-    Ok(format!("{session_id}|{secret}"))
+    Ok(format!("{session_id}|{token}"))
 }
 
 /// Ends one session.

@@ -122,7 +122,7 @@ impl Customer {
     }
     /// Date of birth, if given.
     async fn date_of_birth(&self) -> Option<Date> {
-        self.0.birth_date().map(Date)
+        self.0.date_of_birth.map(Date)
     }
     /// Phone number, if given.
     async fn phone(&self) -> Option<&str> {

@@ -77,7 +77,7 @@ async fn shape(doors: &Doors, customer: customer::Model) -> Result<Value, Error>
             Gender::Female => "Female",
             Gender::Other => "Other",
         }),
-        date_of_birth: customer.birth_date().map(|d| d.format("%Y-%m-%d").to_string()),
+        date_of_birth: customer.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()),
         status: customer.status,
         group: BagistoGroup {
             id: group.id,
