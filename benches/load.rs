@@ -240,6 +240,7 @@ impl Service {
             .env("RUST_LOG", "warn")
             // Limits that protect production would measure themselves here; switch them off.
             .env("RATE_LIMIT_PER_MINUTE", "0")
+            .env("GRAPHQL_RATE_LIMIT_PER_MINUTE", "0")
             .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
             .env("LOGIN_FAILURES_PER_EMAIL", "0")
             .env("MAIL_RESEND_COOLDOWN_SECONDS", "0")

@@ -21,6 +21,7 @@ pub const VARIABLES: &[&str] = &[
     "HASH_CONCURRENCY",
     "MAX_BODY_BYTES",
     "REQUEST_TIMEOUT_SECONDS",
+    "HEADER_READ_TIMEOUT_SECONDS",
     "GRAPHQL_MAX_DEPTH",
     "GRAPHQL_MAX_COMPLEXITY",
     "GRAPHQL_INTROSPECTION",
@@ -40,6 +41,7 @@ pub const VARIABLES: &[&str] = &[
     "MAIL_MAX_ATTEMPTS",
     "RATE_LIMIT_PER_MINUTE",
     "AUTH_RATE_LIMIT_PER_MINUTE",
+    "GRAPHQL_RATE_LIMIT_PER_MINUTE",
     "RATE_LIMIT_WINDOW_SECONDS",
     "LOGIN_FAILURES_PER_EMAIL",
     "LOGIN_FAILURE_WINDOW_SECONDS",
@@ -103,6 +105,9 @@ pub struct Settings {
     pub max_body_bytes: usize,
     /// `REQUEST_TIMEOUT_SECONDS`.
     pub request_timeout_seconds: u64,
+    /// `HEADER_READ_TIMEOUT_SECONDS`: a connection that has not sent a whole request head by
+    /// then (a slow client, or an idle keep-alive connection) is closed.
+    pub header_read_timeout_seconds: u64,
     /// `GRAPHQL_MAX_DEPTH`.
     pub graphql_max_depth: usize,
     /// `GRAPHQL_MAX_COMPLEXITY`.
@@ -141,6 +146,8 @@ pub struct Settings {
     pub rate_limit_per_minute: u32,
     /// `AUTH_RATE_LIMIT_PER_MINUTE`: credential operations per client IP per window (REST and GraphQL); 0 = off.
     pub auth_rate_limit_per_minute: u32,
+    /// `GRAPHQL_RATE_LIMIT_PER_MINUTE`: `/graphql` requests per client IP per window; 0 = off.
+    pub graphql_rate_limit_per_minute: u32,
     /// `RATE_LIMIT_WINDOW_SECONDS`: the window of both limits above (a minute unless tests shrink it).
     pub rate_limit_window_seconds: u64,
     /// `LOGIN_FAILURES_PER_EMAIL`: failed logins per email per `LOGIN_FAILURE_WINDOW_SECONDS`; 0 = off.
@@ -171,6 +178,7 @@ impl Default for Settings {
             hash_concurrency: None,
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
+            header_read_timeout_seconds: 10,
             // GraphiQL's introspection query nests 13 deep; our own types nest at most 4, so
             // complexity (which counts every alias) is the limit that guards against abuse.
             graphql_max_depth: 16,
@@ -192,6 +200,9 @@ impl Default for Settings {
             mail_max_attempts: 10,
             rate_limit_per_minute: 60,
             auth_rate_limit_per_minute: 10,
+            // A storefront makes a handful of calls a page view; ten a second per IP leaves room
+            // for shoppers behind one NAT while bounding what one client can spend.
+            graphql_rate_limit_per_minute: 600,
             rate_limit_window_seconds: 60,
             login_failures_per_email: 5,
             login_failure_window_seconds: 15 * 60,
@@ -256,6 +267,7 @@ impl Settings {
             ("JWT_TTL_SECONDS", self.jwt_ttl_seconds),
             ("SESSION_TTL_SECONDS", self.session_ttl_seconds),
             ("REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds),
+            ("HEADER_READ_TIMEOUT_SECONDS", self.header_read_timeout_seconds),
             ("GRAPHQL_MAX_DEPTH", self.graphql_max_depth as u64),
             ("GRAPHQL_MAX_COMPLEXITY", self.graphql_max_complexity as u64),
             ("DB_MAX_CONNECTIONS", u64::from(self.db_max_connections)),

@@ -49,3 +49,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     })
     .await
 }
+
+/// Serializes transactions that work on the same `key` until `txn` ends: a PostgreSQL advisory
+/// transaction lock. On SQLite a write transaction (`begin_write`) already excludes every other.
+pub async fn lock_key(txn: &DatabaseTransaction, key: &str) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    use sha2::Digest as _;
+    if txn.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&digest[..8]);
+    let statement = Statement::from_sql_and_values(
+        DatabaseBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [i64::from_be_bytes(id).into()],
+    );
+    txn.execute_raw(statement).await?;
+    Ok(())
+}

@@ -210,12 +210,21 @@ pub enum Error {
     /// Logged in, but the thing is not theirs.
     #[error("forbidden")]
     Forbidden,
+    /// Logged in, but `REQUIRE_EMAIL_VERIFICATION` is on and the address is unverified: the
+    /// session may only verify it, ask for a new link, or log out.
+    #[error("email not verified")]
+    EmailNotVerified,
     /// Too many attempts; try again after the given time.
     #[error("too many requests")]
     RateLimited(Duration),
     /// Anything unexpected. Its text is logged, never shown: Display says only "internal error".
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// A wait in whole seconds, rounded up and at least 1: what `Retry-After` and `retryAfter` say.
+pub fn whole_seconds(wait: Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// Shorthand for domain results.
@@ -238,6 +247,7 @@ impl Error {
             Error::Invalid(_) => "BAD_USER_INPUT",
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::Forbidden => "FORBIDDEN",
+            Error::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             Error::RateLimited(_) => "RATE_LIMITED",
             Error::Internal(_) => "INTERNAL",
         }

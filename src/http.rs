@@ -22,6 +22,7 @@ use tower_http::{
     limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     sensitive_headers::SetSensitiveRequestHeadersLayer,
+    set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
     trace::TraceLayer,
 };
@@ -29,6 +30,7 @@ use tower_http::{
 use crate::{
     accounts::Origin,
     graphql::{self, AppSchema},
+    limits::Verdict,
     rest,
     state::AppState,
 };
@@ -50,9 +52,13 @@ pub fn router(state: AppState) -> Router {
     let cors = cors(settings);
     let doors = Doors { schema: graphql::build(state.clone()), state };
 
-    let rest = rest::routes().route_layer(middleware::from_fn_with_state(doors.clone(), rest::rate_limit));
-    Router::new()
+    let rest =
+        rest::routes(&doors).route_layer(middleware::from_fn_with_state(doors.clone(), rest::rate_limit));
+    let graphql = Router::new()
         .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
+        .route_layer(middleware::from_fn_with_state(doors.clone(), graphql_rate_limit));
+    Router::new()
+        .merge(graphql)
         .route("/health", get(health))
         .route("/ready", get(ready))
         .merge(rest)
@@ -80,33 +86,53 @@ pub fn router(state: AppState) -> Router {
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
                 .layer(RequestBodyLimitLayer::new(max_body))
-                .layer(DefaultBodyLimit::max(max_body))
-                .option_layer(cors),
+                .layer(DefaultBodyLimit::max(max_body)),
         )
+        // Outside the timeout and body limit, so their refusals reach the page too.
+        .layer(cors)
+        // Answers carry tokens and personal data: no cache keeps them, and no browser reads a
+        // JSON answer as anything else.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
 }
 
 /// Browser pages of the configured storefront origins may call the API with a bearer token;
 /// everyone else gets no CORS headers (the browser's same-origin rule stands).
-fn cors(settings: &crate::config::Settings) -> Option<CorsLayer> {
+fn cors(settings: &crate::config::Settings) -> CorsLayer {
     let origins: Vec<HeaderValue> = settings
         .cors_allowed_origins()
         .unwrap_or_default()
         .iter()
         .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
-    (!origins.is_empty()).then(|| {
-        CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins))
-            .allow_methods([Method::GET, Method::POST, Method::PUT])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
-            .expose_headers([
-                HeaderName::from_static("x-request-id"),
-                HeaderName::from_static("x-ratelimit-limit"),
-                HeaderName::from_static("x-ratelimit-remaining"),
-                header::RETRY_AFTER,
-            ])
-            .max_age(Duration::from_secs(600))
-    })
+    if origins.is_empty() {
+        return CorsLayer::new();
+    }
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+            // Apollo Client's client-awareness headers.
+            HeaderName::from_static("apollographql-client-name"),
+            HeaderName::from_static("apollographql-client-version"),
+        ])
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            header::RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Records where each request comes from: the socket's IP, or behind a trusted proxy the
@@ -131,8 +157,33 @@ async fn origin(State(doors): State<Doors>, mut request: Request<Body>, next: Ne
     } else {
         socket
     };
-    request.extensions_mut().insert(Origin { ip });
+    request.extensions_mut().insert(Origin::new(ip));
     next.run(request).await
+}
+
+/// Runs `request` if `count` admits its client IP, with `X-RateLimit-Limit` and
+/// `X-RateLimit-Remaining` on the answer; otherwise answers `refuse(retry_after)`.
+pub async fn limited(
+    request: Request<Body>,
+    next: Next,
+    count: impl FnOnce(IpAddr) -> Verdict,
+    refuse: impl FnOnce(Duration) -> Response,
+) -> Response {
+    let Some(origin) = request.extensions().get::<Origin>() else { return next.run(request).await };
+    let (mut response, limit, remaining) = match count(origin.ip) {
+        Verdict::Unlimited => return next.run(request).await,
+        Verdict::Allowed { limit, remaining } => (next.run(request).await, limit, remaining),
+        Verdict::Refused { limit, retry_after } => (refuse(retry_after), limit, 0),
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    response
+}
+
+/// `/graphql` requests per client IP; over the limit a GraphQL-shaped 429.
+async fn graphql_rate_limit(State(doors): State<Doors>, request: Request<Body>, next: Next) -> Response {
+    limited(request, next, |ip| doors.state.limits.graphql_request(ip), graphql::too_many_requests).await
 }
 
 /// Liveness: the process answers.

@@ -4,7 +4,7 @@
 //! - [`accounts`]: the domain. Every rule (validation, uniqueness, who may see what) lives here once.
 //! - [`graphql`]: the GraphQL door. Parses, calls one domain function, shapes the answer.
 //! - [`rest`]: the REST door: the legacy Bagisto and webshop paths and JSON shapes.
-//! - [`limits`]: rate limits per client IP (governor).
+//! - [`limits`]: rate limits per client IP (governor); [`nesting`]: bounds on nested input.
 //! - [`auth`]: argon2id hashing, JWTs, the sessions they name, and emailed one-time tokens.
 //! - [`mail`]: templates, the outbox written with each change, and the delivery worker.
 //! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
@@ -21,6 +21,7 @@ pub mod graphql;
 pub mod http;
 pub mod limits;
 pub mod mail;
+pub mod nesting;
 pub mod rest;
 pub mod state;
 pub mod telemetry;
@@ -42,13 +43,63 @@ pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Res
             limits.limits.forget_idle();
         }
     });
-    let service = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
+    let header_read_timeout = std::time::Duration::from_secs(state.settings.header_read_timeout_seconds);
+    serve_connections(listener, app(state), header_read_timeout).await;
     // Mail not yet sent stays in the outbox and goes out after the next start.
     mail_worker.abort();
     housekeeping.abort();
     db.close().await?;
     Ok(())
+}
+
+/// Accepts HTTP/1 connections until shutdown, then lets requests in flight finish.
+///
+/// Served here rather than by `axum::serve`, which gives hyper no timer: hyper's header-read
+/// timeout then never fires, and a client that sends half a request head, or nothing, or idles
+/// between keep-alive requests, holds its connection forever.
+async fn serve_connections(
+    listener: TcpListener,
+    router: axum::Router,
+    header_read_timeout: std::time::Duration,
+) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %err, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+                router.clone().oneshot(request.map(axum::body::Body::new))
+            });
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn shutdown_signal() {

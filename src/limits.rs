@@ -1,4 +1,4 @@
-//! Rate limits per client IP (governor): every REST request, and credential operations
+//! Rate limits per client IP (governor): every REST request, every `/graphql` request, and credential operations
 //! (login, register, forgot/reset password) on REST and GraphQL alike, counted per operation.
 
 use std::{net::IpAddr, num::NonZeroU32, time::Duration};
@@ -70,6 +70,7 @@ impl Limit {
 /// The service's rate limiters.
 pub struct Limits {
     requests: Option<Limit>,
+    graphql: Option<Limit>,
     credentials: Option<Limit>,
     clock: DefaultClock,
 }
@@ -80,6 +81,7 @@ impl Limits {
         let window = Duration::from_secs(settings.rate_limit_window_seconds);
         Self {
             requests: Limit::new(settings.rate_limit_per_minute, window),
+            graphql: Limit::new(settings.graphql_rate_limit_per_minute, window),
             credentials: Limit::new(settings.auth_rate_limit_per_minute, window),
             clock: DefaultClock::default(),
         }
@@ -88,6 +90,11 @@ impl Limits {
     /// Counts one REST request from `ip`.
     pub fn request(&self, ip: IpAddr) -> Verdict {
         self.requests.as_ref().map_or(Verdict::Unlimited, |limit| limit.check(ip, &self.clock))
+    }
+
+    /// Counts one `/graphql` request from `ip`.
+    pub fn graphql_request(&self, ip: IpAddr) -> Verdict {
+        self.graphql.as_ref().map_or(Verdict::Unlimited, |limit| limit.check(ip, &self.clock))
     }
 
     /// Counts one credential operation from `ip`; `RateLimited` when over the limit.
@@ -100,7 +107,7 @@ impl Limits {
 
     /// Forgets IPs whose windows are full again, so memory does not grow with every address seen.
     pub fn forget_idle(&self) {
-        for limit in [&self.requests, &self.credentials].into_iter().flatten() {
+        for limit in [&self.requests, &self.graphql, &self.credentials].into_iter().flatten() {
             limit.limiter.retain_recent();
         }
     }

@@ -49,10 +49,20 @@ enum ApiKeyAction {
     },
     /// List keys (never their secrets).
     List,
-    /// Revoke a key by id.
+    /// Revoke a key by id. The project keeps requiring a key (see `require`).
     Revoke {
         /// The key's id (the part before `|`).
         id: i32,
+    },
+    /// Whether a project's storefront paths require a key. Creating a key turns this on;
+    /// only this command turns it off again.
+    Require {
+        /// The project (shop).
+        #[arg(long, default_value_t = 1)]
+        project: i32,
+        /// Stop requiring a key: callers without one are accepted again.
+        #[arg(long)]
+        off: bool,
     },
 }
 
@@ -138,6 +148,13 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
             } else {
                 anyhow::bail!("no active key {id}");
             }
+        }
+        ApiKeyAction::Require { project, off } => {
+            if !accounts::require_api_key(&conn, project, !off).await? {
+                anyhow::bail!("no project {project}");
+            }
+            let now = if off { "no longer requires" } else { "requires" };
+            println!("project {project} {now} an API key");
         }
     }
     Ok(())

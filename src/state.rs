@@ -34,6 +34,9 @@ pub struct Parts {
     pub limits: Limits,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Origins whose pages may send cookie-authenticated requests: `PUBLIC_URL`'s and the
+    /// configured storefront origins.
+    pub page_origins: Vec<String>,
 }
 
 impl Deref for AppState {
@@ -64,7 +67,20 @@ impl AppState {
         let limits = Limits::new(&settings);
         let trusted_proxies =
             settings.trusted_proxies().map_err(|bad| anyhow::anyhow!("TRUSTED_PROXIES: {bad}"))?;
-        Ok(Self(Arc::new(Parts { settings, db, hasher, tokens, mail, limits, trusted_proxies })))
+        let mut page_origins =
+            settings.cors_allowed_origins().map_err(|bad| anyhow::anyhow!("CORS_ALLOWED_ORIGINS: {bad}"))?;
+        let public = url::Url::parse(&settings.public_url())?;
+        page_origins.push(public.origin().ascii_serialization());
+        Ok(Self(Arc::new(Parts {
+            settings,
+            db,
+            hasher,
+            tokens,
+            mail,
+            limits,
+            trusted_proxies,
+            page_origins,
+        })))
     }
 }
 

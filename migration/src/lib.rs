@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_core;
 mod m20261123_000002_mail;
 mod m20261123_000003_legacy;
+mod m20261124_000004_project_keys;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_core::Migration),
             Box::new(m20261123_000002_mail::Migration),
             Box::new(m20261123_000003_legacy::Migration),
+            Box::new(m20261124_000004_project_keys::Migration),
         ]
     }
 }

@@ -1,9 +1,9 @@
-//! Login: the same answer, and the same hashing work, whether or not the email exists.
+//! Login: the same answer, and the same hashing and database work, whether or not the email exists.
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{Origin, SignedIn, lockout, validate::Email};
+use super::{Origin, SignedIn, credentials, validate::Checks};
 use crate::{
     auth::{Password, session},
     entity::customer,
@@ -19,41 +19,33 @@ pub async fn login(
     email: &str,
     password: &Password,
 ) -> Result<SignedIn> {
-    state.limits.credential(origin.ip)?;
-    let mut missing = Vec::new();
-    if email.trim().is_empty() {
-        missing.push(FieldError::new(Field::Email, Code::Required));
-    }
+    credentials::admit(state, origin)?;
+    let mut checks = Checks::default();
+    let normalized = checks.login_email(Field::Email, email);
     if password.expose().is_empty() {
-        missing.push(FieldError::new(Field::Password, Code::Required));
+        checks.refuse(FieldError::new(Field::Password, Code::Required));
     }
-    if !missing.is_empty() {
-        return Err(Error::Invalid(missing));
-    }
+    checks.finish()?;
+    let normalized = normalized.unwrap_or_default();
 
-    let normalized = Email::normalize(email);
-    let now = Utc::now();
-    let failures = lockout::check(state, project_id, &normalized, now).await?;
     // The query returns its connection to the pool before the hash starts.
     let found = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
         .filter(customer::Column::EmailNormalized.eq(&normalized))
         .one(&state.db)
         .await?;
-    let matches = state.hasher.verify(password, found.as_ref().map(|c| c.password_hash.as_str())).await?;
+    let stored = found.as_ref().map(|c| c.password_hash.as_str());
+    let matches = credentials::check_password(state, project_id, &normalized, password, stored).await?;
     let customer = match found {
         Some(customer) if matches && customer.is_active() => customer,
-        _ => {
-            lockout::record(state, project_id, &normalized, now).await?;
-            return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)]));
-        }
+        _ => return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)])),
     };
-    lockout::forgive(state, project_id, &normalized, &failures).await?;
     // Said only after the password matched, so it reveals nothing to someone guessing.
     if state.settings.require_email_verification && customer.email_verified_at.is_none() {
         return Err(Error::Invalid(vec![FieldError::general(Code::EmailNotVerified)]));
     }
 
+    let now = Utc::now();
     let session = session::open(&state.db, customer.id, now, state.settings.session_ttl()).await?;
     let token = state.tokens.issue(customer.id, session.id, now)?;
     Ok(SignedIn { customer, session_id: session.id, token })

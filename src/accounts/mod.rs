@@ -3,6 +3,7 @@
 //! Functions take plain Rust inputs and return entity models or an [`Error`](crate::error::Error);
 //! nothing here knows about HTTP, GraphQL or JSON shapes.
 
+mod credentials;
 mod lockout;
 mod login;
 mod password_reset;
@@ -19,7 +20,8 @@ pub use login::login;
 pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
 pub use projects::{
-    NewApiKey, authorize_project, create_api_key, list_api_keys, project_exists, revoke_api_key,
+    NewApiKey, authorize_project, create_api_key, list_api_keys, project_exists, require_api_key,
+    revoke_api_key,
 };
 pub use register::{Address, Registration, WebshopDetails, register};
 pub use sessions::{logout, opaque_token, refresh};
@@ -99,11 +101,34 @@ pub struct SignedIn {
     pub token: IssuedToken,
 }
 
-/// Where a request comes from: credential operations are limited per client IP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a request comes from, and the one argon2 run it may spend: credential operations are
+/// limited per client IP and per request.
+#[derive(Debug, Clone)]
 pub struct Origin {
     /// The client's IP (the socket's, or `X-Forwarded-For` behind a trusted proxy).
     pub ip: std::net::IpAddr,
+    hash_spent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Origin {
+    /// A new request from `ip`, its argon2 run unspent.
+    pub fn new(ip: std::net::IpAddr) -> Self {
+        Self { ip, hash_spent: Default::default() }
+    }
+
+    /// Claims the request's argon2 run; `false` when it was already claimed.
+    fn spend_hash(&self) -> bool {
+        !self.hash_spent.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+}
+
+/// Refuses an unverified customer's session while `REQUIRE_EMAIL_VERIFICATION` is on. Every
+/// authenticated operation asks this, except verifying, resending the link and logging out.
+pub fn require_verified(state: &AppState, caller: &crate::auth::Authenticated) -> Result<()> {
+    if state.settings.require_email_verification && caller.customer.email_verified_at.is_none() {
+        return Err(Error::EmailNotVerified);
+    }
+    Ok(())
 }
 
 /// The customer group with `id`.

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::{Origin, SignedIn, validate::Checks};
+use super::{Origin, SignedIn, credentials, validate::Checks};
 use crate::{
     auth::{
         Password,
@@ -18,18 +18,24 @@ use crate::{
 };
 
 /// What became of a reset request. Doors that must not reveal which addresses have accounts
-/// answer every outcome alike.
+/// answer both alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetRequest {
-    /// A link was queued.
+    /// An active account has this address: a link is on its way, unless one was sent within
+    /// the cooldown.
     Sent,
-    /// One was sent within the cooldown; nothing new was sent.
-    Throttled,
     /// No active account has this address.
     UnknownEmail,
 }
 
+/// How long after answering a reset request its work starts.
+const OFF_PATH_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
+
 /// Emails a reset link if `email` has an active account in `project_id`.
+///
+/// Known and unknown addresses cost the request the same work (one lookup); what a known address
+/// adds (the cooldown check, the token, the outbox row) runs after the answer, so its timing does
+/// not tell which addresses have accounts.
 pub async fn forgot_password(
     state: &AppState,
     origin: &Origin,
@@ -50,12 +56,29 @@ pub async fn forgot_password(
     else {
         return Ok(ResetRequest::UnknownEmail);
     };
+    let state = state.clone();
+    tokio::spawn(async move {
+        // Started after the answer is out, so its CPU and queries are not charged to this
+        // request's timing but to whichever request happens to run later.
+        tokio::time::sleep(OFF_PATH_DELAY).await;
+        if let Err(Error::Internal(err)) = send_reset_link(&state, &customer).await {
+            tracing::error!(error = ?err, customer_id = customer.id, "queueing a password reset link failed");
+        }
+    });
+    Ok(ResetRequest::Sent)
+}
+
+/// Queues a reset link for `customer` unless one was issued within the cooldown. The cooldown is
+/// decided inside the write transaction, under a per-customer lock, so N concurrent requests
+/// queue one link.
+async fn send_reset_link(state: &AppState, customer: &customer::Model) -> Result<()> {
     let now = Utc::now();
     let cooldown = chrono::Duration::seconds(state.settings.mail_resend_cooldown_seconds as i64);
-    if one_time::issued_since(&state.db, customer.id, Purpose::PasswordReset, now - cooldown).await? {
-        return Ok(ResetRequest::Throttled);
-    }
     let txn = crate::db::begin_write(&state.db).await?;
+    crate::db::lock_key(&txn, &format!("reset:{}", customer.id)).await?;
+    if one_time::issued_since(&txn, customer.id, Purpose::PasswordReset, now - cooldown).await? {
+        return Ok(());
+    }
     let ttl = std::time::Duration::from_secs(state.settings.reset_token_ttl_seconds);
     let token =
         one_time::issue(&txn, customer.id, Purpose::PasswordReset, &customer.email_normalized, ttl, now)
@@ -66,7 +89,7 @@ pub async fn forgot_password(
     outbox::enqueue(&txn, letter, now).await?;
     txn.commit().await?;
     state.mail.wake();
-    Ok(ResetRequest::Sent)
+    Ok(())
 }
 
 /// Sets a new password with a reset token, ends every session, and logs the customer in afresh.
@@ -84,7 +107,7 @@ pub async fn reset_password(
         state.settings.password_min_length,
     );
     checks.finish()?;
-    state.limits.credential(origin.ip)?;
+    credentials::admit(state, origin)?;
     let invalid = || Error::field(Field::Token, Code::InvalidToken);
     let now = Utc::now();
     // Hash first: no transaction is open while argon2 runs. An invalid token wastes one hash,
@@ -105,6 +128,8 @@ pub async fn reset_password(
     row.email_verified_at = Set(verified_at);
     row.updated_at = Set(now);
     let customer = row.update(&txn).await?;
+    // The password changed: links mailed before it (other resets, verifications) are void.
+    one_time::void_all(&txn, customer.id, now).await?;
     session::revoke_all(&txn, customer.id, None, now).await?;
     let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
     txn.commit().await?;

@@ -3,9 +3,9 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
-use super::{register::email_taken_or_internal, validate::Checks};
+use super::{Origin, credentials, register::email_taken_or_internal, validate::Checks};
 use crate::{
-    auth::{Authenticated, Password, session},
+    auth::{Authenticated, Password, one_time, session},
     entity::customer,
     error::{Code, Error, Field, FieldError, Result},
     mail::{Letter, outbox},
@@ -46,6 +46,7 @@ pub fn customer_by_id(caller: &Authenticated, id: &str) -> Result<customer::Mode
 /// Applies `changes` to the caller's own account; a password change ends every other session.
 pub async fn update_profile(
     state: &AppState,
+    origin: &Origin,
     caller: &Authenticated,
     changes: ProfileChanges,
 ) -> Result<customer::Model> {
@@ -74,11 +75,14 @@ pub async fn update_profile(
     }
     checks.finish()?;
 
-    // Both argon2 runs happen before the transaction opens.
-    if let (true, Some(proof)) = (sensitive, &changes.current_password)
-        && !state.hasher.verify(proof, Some(&current.password_hash)).await?
-    {
-        return Err(Error::field(Field::CurrentPassword, Code::InvalidCredentials));
+    // Both argon2 runs happen before the transaction opens. The current password is checked
+    // like a login: the same per-request, per-IP and per-email limits.
+    if let (true, Some(proof)) = (sensitive, &changes.current_password) {
+        credentials::admit(state, origin)?;
+        let (project, email) = (current.project_id, &current.email_normalized);
+        if !credentials::check_password(state, project, email, proof, Some(&current.password_hash)).await? {
+            return Err(Error::field(Field::CurrentPassword, Code::InvalidCredentials));
+        }
     }
     let password_hash = match &changes.new_password {
         Some(password) => Some(state.hasher.hash(password).await?),
@@ -120,6 +124,10 @@ pub async fn update_profile(
 
     let txn = crate::db::begin_write(&state.db).await?;
     let updated = row.update(&txn).await.map_err(email_taken_or_internal)?;
+    if email_changed || password_hash.is_some() {
+        // Reset and verification links mailed before the change must not outlive it.
+        one_time::void_all(&txn, current.id, now).await?;
+    }
     if password_hash.is_some() {
         session::revoke_all(&txn, current.id, Some(caller.session_id), now).await?;
     }

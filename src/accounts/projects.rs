@@ -2,14 +2,14 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionTrait, sea_query::Expr,
 };
 
 use crate::{
     auth::secret,
     entity::{project, project_api_key},
-    error::{Error, Result},
+    error::{Code, Error, Field, Result},
     state::AppState,
 };
 
@@ -26,9 +26,10 @@ pub async fn project_exists<C: ConnectionTrait>(conn: &C, id: i32) -> Result<boo
     Ok(project::Entity::find_by_id(id).one(conn).await?.is_some())
 }
 
-/// Creates an API key for `project_id`.
-pub async fn create_api_key<C: ConnectionTrait>(conn: &C, project_id: i32, name: &str) -> Result<NewApiKey> {
-    if !project_exists(conn, project_id).await? {
+/// Creates an API key for `project_id`; from then on the project requires a key.
+pub async fn create_api_key(conn: &DatabaseConnection, project_id: i32, name: &str) -> Result<NewApiKey> {
+    let txn = conn.begin().await?;
+    if !project_exists(&txn, project_id).await? {
         return Err(Error::internal(anyhow::anyhow!("project {project_id} does not exist")));
     }
     let key_secret = secret::random(32);
@@ -40,10 +41,22 @@ pub async fn create_api_key<C: ConnectionTrait>(conn: &C, project_id: i32, name:
         revoked_at: Set(None),
         ..Default::default()
     }
-    .insert(conn)
+    .insert(&txn)
     .await?;
+    require_api_key(&txn, project_id, true).await?;
+    txn.commit().await?;
     let key = format!("{}|{key_secret}", record.id);
     Ok(NewApiKey { record, key })
+}
+
+/// Whether `project_id`'s storefront paths require an API key; whether the project exists.
+pub async fn require_api_key<C: ConnectionTrait>(conn: &C, project_id: i32, required: bool) -> Result<bool> {
+    let result = project::Entity::update_many()
+        .col_expr(project::Column::RequiresApiKey, Expr::value(required))
+        .filter(project::Column::Id.eq(project_id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
 }
 
 /// Every key, newest first.
@@ -62,19 +75,31 @@ pub async fn revoke_api_key<C: ConnectionTrait>(conn: &C, id: i32) -> Result<boo
     Ok(result.rows_affected == 1)
 }
 
-/// A project with active keys requires one of them (`Unauthenticated` otherwise); a project
-/// without keys accepts every caller, so the default set-up works out of the box.
+/// Admits a storefront call to `project_id`. A revoked key is always refused; a project that has
+/// had a key requires an active one (revoking the last key does not reopen it). A project that
+/// never had a key accepts every caller, whatever bearer it sends (the webshop document's own
+/// example sends a placeholder), so the default set-up works out of the box. `Invalid`
+/// `project_id` when the project does not exist.
 pub async fn authorize_project(state: &AppState, project_id: i32, presented: Option<&str>) -> Result<()> {
-    let keys = project_api_key::Entity::find()
-        .filter(project_api_key::Column::ProjectId.eq(project_id))
-        .filter(project_api_key::Column::RevokedAt.is_null())
-        .all(&state.db)
-        .await?;
-    if keys.is_empty() {
-        return Ok(());
+    let project = project::Entity::find_by_id(project_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| Error::field(Field::ProjectId, Code::Invalid))?;
+    let key = match presented {
+        Some(presented) => {
+            let key_secret = presented.split_once('|').map_or(presented, |(_, key_secret)| key_secret);
+            project_api_key::Entity::find()
+                .filter(project_api_key::Column::ProjectId.eq(project_id))
+                .filter(project_api_key::Column::KeyHash.eq(secret::digest(key_secret)))
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    match key {
+        Some(key) if key.revoked_at.is_none() => Ok(()),
+        Some(_revoked) => Err(Error::Unauthenticated),
+        None if project.requires_api_key => Err(Error::Unauthenticated),
+        None => Ok(()),
     }
-    let presented = presented.ok_or(Error::Unauthenticated)?;
-    let presented = presented.split_once('|').map_or(presented, |(_, key_secret)| key_secret);
-    let hash = secret::digest(presented);
-    if keys.iter().any(|key| key.key_hash == hash) { Ok(()) } else { Err(Error::Unauthenticated) }
 }

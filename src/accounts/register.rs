@@ -3,7 +3,9 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
-use super::{DEFAULT_GROUP_CODE, Origin, STATUS_ACTIVE, SignedIn, project_exists, validate::Checks};
+use super::{
+    DEFAULT_GROUP_CODE, Origin, STATUS_ACTIVE, SignedIn, credentials, project_exists, validate::Checks,
+};
 use crate::{
     auth::{Password, session},
     entity::{address, customer, customer_group},
@@ -95,7 +97,7 @@ pub struct Address {
 
 /// Creates the account, opens its first session and returns a token: the customer is logged in.
 pub async fn register(state: &AppState, origin: &Origin, input: Registration) -> Result<SignedIn> {
-    state.limits.credential(origin.ip)?;
+    credentials::admit(state, origin)?;
     let now = Utc::now();
     let mut checks = Checks::default();
     if !project_exists(&state.db, input.project_id).await? {

@@ -29,6 +29,15 @@ impl Email {
     }
 }
 
+fn is_plain_address(address: &str) -> bool {
+    use email_address::{EmailAddress, Options};
+    let options = Options::default().without_display_text().without_domain_literal().with_required_tld();
+    let Ok(parsed) = EmailAddress::parse_with_options(address, options) else { return false };
+    parsed.email() == address
+        && !parsed.local_part().starts_with('"')
+        && address.parse::<lettre::Address>().is_ok()
+}
+
 /// Collects every field error of one request.
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);
@@ -44,15 +53,35 @@ impl Checks {
         if self.0.is_empty() { Ok(()) } else { Err(Error::Invalid(self.0)) }
     }
 
-    /// A required email address.
+    /// A required email address: a plain `local@domain.tld` the mailer can send to. Display
+    /// names (`Name <a@b.example>`), quoted local parts and IP-literal domains are refused: each
+    /// was accepted once and then either put client text in a To header or never delivered.
     pub fn email(&mut self, field: Field, raw: &str) -> Option<Email> {
         let address = self.text(field, raw)?;
-        if !email_address::EmailAddress::is_valid(&address) || !address.contains('@') {
+        if !is_plain_address(&address) {
             self.refuse(FieldError::new(field, Code::Invalid));
             return None;
         }
-        let normalized = Email::normalize(&address);
+        let normalized = self.normalized_email(field, &address)?;
         Some(Email { address, normalized })
+    }
+
+    /// The comparison key of an email given to log in: required, bounded, no control characters.
+    /// Its syntax is not judged: an address no account can have simply does not match.
+    pub fn login_email(&mut self, field: Field, raw: &str) -> Option<String> {
+        let address = self.text(field, raw)?;
+        self.normalized_email(field, &address)
+    }
+
+    /// Lower-casing can lengthen a string (`İ` becomes two characters): the stored key is
+    /// bounded, not only what was typed.
+    fn normalized_email(&mut self, field: Field, address: &str) -> Option<String> {
+        let normalized = Email::normalize(address);
+        if normalized.chars().count() > MAX_TEXT {
+            self.refuse(FieldError::length(field, Code::TooLong, MAX_TEXT));
+            return None;
+        }
+        Some(normalized)
     }
 
     /// Required text: trimmed, non-empty, at most [`MAX_TEXT`] characters, no control characters.
@@ -211,6 +240,35 @@ mod tests {
         assert_eq!(email.address, "Jane@Example.COM");
         assert_eq!(email.normalized, "jane@example.com");
         assert!(checks.finish().is_ok());
+    }
+
+    #[test]
+    fn only_plain_addresses_a_mailer_can_send_to_are_accepted() {
+        for good in ["jane@example.com", "jane.doe+shop@mail.example.co.uk", "jörg@bücher.example"] {
+            let mut checks = Checks::default();
+            assert!(checks.email(Field::Email, good).is_some(), "{good}");
+        }
+        for bad in [
+            "Security Team <victim@example.com>",
+            "<victim@example.com>",
+            "\"quoted local\"@example.com",
+            "jane@[127.0.0.1]",
+            "jane@localhost",
+            "jane@example.com\u{0}",
+            "not-an-email",
+        ] {
+            let mut checks = Checks::default();
+            assert_eq!(checks.email(Field::Email, bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_length_limit_applies_to_the_lower_cased_key() {
+        let dotted = format!("{}@example.com", "İ".repeat(90));
+        let mut checks = Checks::default();
+        assert_eq!(checks.login_email(Field::Email, &dotted), None);
+        let Err(Error::Invalid(errors)) = checks.finish() else { panic!("expected a refusal") };
+        assert_eq!(errors, vec![FieldError::length(Field::Email, Code::TooLong, MAX_TEXT)]);
     }
 
     #[test]

@@ -58,6 +58,18 @@ pub async fn issue<C: ConnectionTrait>(
     Ok(token)
 }
 
+/// Voids every unused token of `customer_id`, whatever its purpose: a change of email or
+/// password makes links mailed before it meaningless.
+pub async fn void_all<C: ConnectionTrait>(conn: &C, customer_id: i64, now: DateTime<Utc>) -> Result<()> {
+    one_time_token::Entity::update_many()
+        .col_expr(one_time_token::Column::UsedAt, Expr::value(now))
+        .filter(one_time_token::Column::CustomerId.eq(customer_id))
+        .filter(one_time_token::Column::UsedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 /// Whether a token of `purpose` was issued to `customer_id` after `since` (resend throttling).
 pub async fn issued_since<C: ConnectionTrait>(
     conn: &C,

@@ -10,6 +10,8 @@ pub struct Model {
     pub id: i32,
     pub name: String,
     pub created_at: DateTimeUtc,
+    /// Set when the project's first API key is created; cleared only by an operator.
+    pub requires_api_key: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

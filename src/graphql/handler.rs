@@ -1,21 +1,33 @@
 //! `/graphql` over HTTP: JSON-only POST, query-only GET, no batches, GraphQL-over-HTTP answers.
+//!
+//! Every request is bounded before anything recursive touches it: the body, variables and
+//! document are scanned for nesting, then the parsed document's cost is computed (fragments
+//! memoized) before async-graphql validates or executes it.
 
 use async_graphql::{
     http::GraphiQLSource,
     parser::types::{DocumentOperations, OperationType},
 };
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLResponse;
 use axum::{
     Extension,
     body::Bytes,
-    extract::{FromRequest, Request, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
 };
 use serde_json::json;
 
-use super::query::{Credentials, RequestId};
-use crate::{accounts::Origin, auth::extractor::bearer_token, http::Doors};
+use super::{
+    guard::{self, DocumentLimits},
+    query::{Credentials, RequestId},
+};
+use crate::{
+    accounts::Origin,
+    auth::extractor::bearer_token,
+    http::Doors,
+    nesting::{self, MAX_NESTING},
+};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
@@ -23,6 +35,26 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, axum::Json(body)).into_response()
+}
+
+/// 429 for a client over the `/graphql` request limit.
+pub fn too_many_requests(retry_after: std::time::Duration) -> Response {
+    let seconds = crate::error::whole_seconds(retry_after);
+    let mut response = refuse(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        &format!("Too many requests; try again in {seconds} seconds."),
+    );
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+fn too_deep() -> Response {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "INPUT_TOO_DEEP",
+        &format!("The request nests values deeper than {MAX_NESTING} levels."),
+    )
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -46,8 +78,25 @@ async fn execute(
     doors: &Doors,
     origin: Origin,
     headers: &HeaderMap,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> Response {
+    if nesting::document_too_deep(&request.query, MAX_NESTING) {
+        return too_deep();
+    }
+    let settings = &doors.state.settings;
+    let limits = DocumentLimits {
+        max_complexity: settings.graphql_max_complexity,
+        max_depth: settings.graphql_max_depth,
+    };
+    let operation = request.operation_name.clone();
+    // A document that does not parse is left to execution, which reports the syntax error.
+    if let Ok(document) = request.parsed_query()
+        && let Err(refusal) = guard::check(document, operation.as_deref(), limits)
+    {
+        // GraphQL-over-HTTP: a validation failure is 400 for clients of the newer media type.
+        let status = if accepts_graphql_response(headers) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        return refuse(status, refusal.code(), &refusal.message());
+    }
     let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let request = request.data(Credentials(bearer_token(headers))).data(RequestId(request_id)).data(origin);
     let response = doors.schema.execute(request).await;
@@ -76,6 +125,9 @@ pub async fn graphql_post(
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return refuse(StatusCode::BAD_REQUEST, "BATCH_NOT_SUPPORTED", "Batch requests are not supported.");
     }
+    if nesting::json_too_deep(&body, MAX_NESTING) {
+        return too_deep();
+    }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
         Ok(request) => execute(&doors, origin, &headers, request).await,
         Err(err) => refuse(
@@ -86,37 +138,77 @@ pub async fn graphql_post(
     }
 }
 
+/// Why a GET's query string carries no usable request.
+enum BadQueryString {
+    /// `variables` or `extensions` nest deeper than [`MAX_NESTING`].
+    TooDeep,
+    /// The named parameter is not a JSON object.
+    NotAnObject(&'static str),
+}
+
+impl IntoResponse for BadQueryString {
+    fn into_response(self) -> Response {
+        match self {
+            BadQueryString::TooDeep => too_deep(),
+            BadQueryString::NotAnObject(name) => refuse(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                &format!("The `{name}` parameter is not a JSON object."),
+            ),
+        }
+    }
+}
+
+/// The request a GET carries in its query string; `Ok(None)` when it carries none.
+fn request_from_query(uri: &Uri) -> Result<Option<async_graphql::Request>, BadQueryString> {
+    let mut query = None;
+    let mut request = async_graphql::Request::new("");
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()) {
+        match key.as_ref() {
+            "query" => query = Some(value.into_owned()),
+            "operationName" if !value.is_empty() => request.operation_name = Some(value.into_owned()),
+            "variables" | "extensions" if !value.trim().is_empty() => {
+                if nesting::json_too_deep(value.as_bytes(), MAX_NESTING) {
+                    return Err(BadQueryString::TooDeep);
+                }
+                if key == "variables" {
+                    request.variables =
+                        serde_json::from_str(&value).map_err(|_| BadQueryString::NotAnObject("variables"))?;
+                } else {
+                    request.extensions = serde_json::from_str(&value)
+                        .map_err(|_| BadQueryString::NotAnObject("extensions"))?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(query.map(|query| {
+        request.query = query;
+        request
+    }))
+}
+
 /// `GET /graphql`: GraphiQL for browsers, otherwise a query (never a mutation) from the URL.
 pub async fn graphql_get(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
-    request: Request,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
-    let headers = request.headers().clone();
-    let has_query = request.uri().query().is_some_and(|q| q.split('&').any(|p| p.starts_with("query=")));
-    if !has_query {
-        return if doors.state.settings.graphiql_enabled() {
-            Html(GraphiQLSource::build().endpoint("/graphql").title("customer-accounts").finish())
-                .into_response()
-        } else {
-            refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Missing the `query` parameter.")
-        };
+    let mut request = match request_from_query(&uri) {
+        Ok(Some(request)) => request,
+        Ok(None) if doors.state.settings.graphiql_enabled() => {
+            return Html(GraphiQLSource::build().endpoint("/graphql").title("customer-accounts").finish())
+                .into_response();
+        }
+        Ok(None) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Missing the `query` parameter."),
+        Err(refusal) => return refusal.into_response(),
+    };
+    if nesting::document_too_deep(&request.query, MAX_NESTING) {
+        return too_deep();
     }
-    let mut gql =
-        match GraphQLRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &())
-            .await
-        {
-            Ok(extracted) => extracted.into_inner(),
-            Err(_) => {
-                return refuse(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "The query string is not a GraphQL request.",
-                );
-            }
-        };
-    let name = gql.operation_name.clone();
-    if let Ok(document) = gql.parsed_query() {
+    let name = request.operation_name.clone();
+    if let Ok(document) = request.parsed_query() {
         let mutates = match &document.operations {
             DocumentOperations::Single(op) => op.node.ty != OperationType::Query,
             DocumentOperations::Multiple(ops) => ops
@@ -134,5 +226,5 @@ pub async fn graphql_get(
             return answer;
         }
     }
-    execute(&doors, origin, &headers, gql).await
+    execute(&doors, origin, &headers, request).await
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object};
 
 use super::{
-    query::{origin, payload, require_caller, state, top_level},
+    query::{origin, payload, require_caller, require_session, state, top_level},
     types::{
         Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
         RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,
@@ -92,7 +92,7 @@ impl Mutation {
             new_password: input.new_password.map(Password::new),
             new_password_confirmation: input.new_password_confirmation.map(Password::new),
         };
-        let result = accounts::update_profile(state(ctx)?, &caller, changes)
+        let result = accounts::update_profile(state(ctx)?, origin(ctx)?, &caller, changes)
             .await
             .map(|c| UpdateProfilePayload { customer: Some(Customer(c)), errors: Vec::new() });
         payload(ctx, result)
@@ -150,7 +150,7 @@ impl Mutation {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<ResendVerificationEmailPayload> {
-        let caller = require_caller(ctx).await?;
+        let caller = require_session(ctx).await?;
         let result = accounts::resend_verification(state(ctx)?, &caller).await.map(|()| {
             ResendVerificationEmailPayload {
                 message: Some(RESEND_VERIFICATION_MESSAGE.to_owned()),
@@ -162,7 +162,7 @@ impl Mutation {
 
     /// Ends the caller's session; its token is refused from then on.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
-        let caller = require_caller(ctx).await?;
+        let caller = require_session(ctx).await?;
         accounts::logout(state(ctx)?, &caller).await.map_err(|e| top_level(ctx, e))?;
         Ok(LogoutPayload { success: true })
     }

@@ -26,8 +26,8 @@ pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
     ctx.data::<AppState>()
 }
 
-/// The caller, or `None` when the request carries no valid token.
-pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
+/// The session the request's token names, verified address or not; `None` without a valid token.
+async fn session_of(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
     let Some(Credentials(Some(token))) = ctx.data_opt::<Credentials>() else { return Ok(None) };
     let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
     match session::authenticate(state, token).await {
@@ -37,9 +37,27 @@ pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
     }
 }
 
+/// The caller, or `None` when the request carries no valid token; `EMAIL_NOT_VERIFIED` when the
+/// address must be verified first.
+pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
+    let caller = session_of(ctx).await?;
+    if let Some(caller) = &caller {
+        accounts::require_verified(
+            ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?,
+            caller,
+        )?;
+    }
+    Ok(caller)
+}
+
 /// The caller, or `UNAUTHENTICATED`.
 pub async fn require_caller(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
     caller(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(|e| top_level(ctx, e))
+}
+
+/// The caller even with an unverified address: for verifying, resending the link and logging out.
+pub async fn require_session(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
+    session_of(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(|e| top_level(ctx, e))
 }
 
 /// A domain error as a top-level GraphQL error with `extensions.code`; internals are logged, not shown.
@@ -52,8 +70,9 @@ pub fn top_level(ctx: &Context<'_>, err: Error) -> async_graphql::Error {
         }
         Error::Unauthenticated => "You must be logged in.".to_owned(),
         Error::Forbidden => "You are not allowed to access this.".to_owned(),
+        Error::EmailNotVerified => "Please verify your email address first.".to_owned(),
         Error::RateLimited(after) => {
-            format!("Too many requests; try again in {} seconds.", after.as_secs().max(1))
+            format!("Too many requests; try again in {} seconds.", crate::error::whole_seconds(*after))
         }
         Error::Invalid(errors) => errors.first().map(|e| e.message()).unwrap_or_default(),
     };
@@ -64,7 +83,7 @@ pub fn top_level(ctx: &Context<'_>, err: Error) -> async_graphql::Error {
             ext.set("requestId", request_id.clone());
         }
         if let Error::RateLimited(after) = err {
-            ext.set("retryAfter", after.as_secs().max(1));
+            ext.set("retryAfter", crate::error::whole_seconds(after));
         }
     })
 }

@@ -9,12 +9,18 @@ use crate::{config::Settings, state::AppState};
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder(settings: &Settings) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    // Complexity is checked by `guard`, which costs fragments without expanding them and gives
+    // introspection its own budget; the depth limit stays here as a second line.
     let builder = Schema::build(Query, Mutation, EmptySubscription)
         .limit_depth(settings.graphql_max_depth)
-        .limit_complexity(settings.graphql_max_complexity)
         .limit_recursive_depth(32)
         .limit_directives(8);
-    if settings.introspection_enabled() { builder } else { builder.disable_introspection() }
+    if settings.introspection_enabled() {
+        builder
+    } else {
+        // "Did you mean …" would spell out the hidden schema field by field.
+        builder.disable_introspection().disable_suggestions()
+    }
 }
 
 /// The schema serving requests against `state`.

@@ -24,7 +24,10 @@ use crate::{
     http::Doors,
 };
 
-pub(super) fn routes() -> Router<Doors> {
+/// Bagisto's words for an unverified address, at login and on every other call.
+const VERIFY_FIRST: &str = "Please verify your email address before logging in.";
+
+fn routes() -> Router<Doors> {
     Router::new()
         .route("/api/v1/customer/register", post(register))
         .route("/api/customer/register", post(register_unversioned))
@@ -34,6 +37,11 @@ pub(super) fn routes() -> Router<Doors> {
         .route("/api/customer/profile", put(update_profile))
         .route("/api/customer/logout", get(logout).post(logout_post))
         .route("/api/customer/forgot-password", post(forgot_password).get(forgot_password_get))
+}
+
+/// The Bagisto paths with their cookie guard's CSRF check.
+pub(super) fn guarded(doors: &Doors) -> Router<Doors> {
+    routes().route_layer(axum::middleware::from_fn_with_state(doors.clone(), super::same_origin_pages))
 }
 
 /// A customer as Bagisto's API shows one.
@@ -103,10 +111,9 @@ fn refuse(err: Error, headers: &HeaderMap) -> Response {
         {
             json_response(StatusCode::UNAUTHORIZED, json!({ "error": "Invalid Email or Password" }))
         }
-        Error::Invalid(errors) if errors.iter().any(|e| e.code == Code::EmailNotVerified) => json_response(
-            StatusCode::UNAUTHORIZED,
-            json!({ "error": "Please verify your email address before logging in." }),
-        ),
+        Error::Invalid(errors) if errors.iter().any(|e| e.code == Code::EmailNotVerified) => {
+            json_response(StatusCode::UNAUTHORIZED, json!({ "error": VERIFY_FIRST }))
+        }
         Error::Invalid(errors) => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             Value::Object(laravel::errors_body(&errors, bagisto_name)),
@@ -115,6 +122,7 @@ fn refuse(err: Error, headers: &HeaderMap) -> Response {
             json_response(StatusCode::UNAUTHORIZED, json!({ "error": "Unauthenticated" }))
         }
         Error::Forbidden => json_response(StatusCode::FORBIDDEN, json!({ "message": "Invalid Request." })),
+        Error::EmailNotVerified => json_response(StatusCode::FORBIDDEN, json!({ "error": VERIFY_FIRST })),
         Error::RateLimited(after) => {
             let mut response =
                 json_response(StatusCode::TOO_MANY_REQUESTS, json!({ "error": "Too Many Attempts." }));
@@ -131,9 +139,17 @@ fn refuse(err: Error, headers: &HeaderMap) -> Response {
     }
 }
 
-async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+/// The session a legacy credential names, verified address or not (logout takes any).
+async fn session_of(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
     let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
     session::authenticate(&doors.state, &credential).await
+}
+
+/// The caller, held to `REQUIRE_EMAIL_VERIFICATION`.
+async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+    let caller = session_of(doors, headers, uri).await?;
+    accounts::require_verified(&doors.state, &caller)?;
+    Ok(caller)
 }
 
 #[utoipa::path(post, path = "/api/v1/customer/register", tag = "bagisto",
@@ -298,6 +314,7 @@ pub(super) async fn customer_by_id(
     ))]
 pub(super) async fn update_profile(
     State(doors): State<Doors>,
+    Extension(origin): Extension<Origin>,
     headers: HeaderMap,
     uri: Uri,
     fields: Fields,
@@ -319,7 +336,7 @@ pub(super) async fn update_profile(
     };
     let result = async {
         let caller = caller(&doors, &headers, &uri).await?;
-        let updated = accounts::update_profile(&doors.state, &caller, changes).await?;
+        let updated = accounts::update_profile(&doors.state, &origin, &caller, changes).await?;
         shape(&doors, updated).await
     };
     match result.await {
@@ -339,7 +356,7 @@ pub(super) async fn update_profile(
     ))]
 pub(super) async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
     let result = async {
-        let caller = caller(&doors, &headers, &uri).await?;
+        let caller = session_of(&doors, &headers, &uri).await?;
         accounts::logout(&doors.state, &caller).await
     };
     match result.await {

@@ -82,6 +82,9 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
             let text = std::str::from_utf8(&body)
                 .map_err(|_| MalformedBody("The form body is not UTF-8.".into()))?;
             Fields(form_urlencoded(text).into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+        } else if crate::nesting::json_too_deep(&body, crate::nesting::MAX_NESTING) {
+            let max = crate::nesting::MAX_NESTING;
+            return Err(MalformedBody(format!("The request body nests values deeper than {max} levels.")));
         } else {
             match serde_json::from_slice::<Value>(&body) {
                 Ok(Value::Object(map)) => Fields(map),

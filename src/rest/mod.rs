@@ -22,8 +22,8 @@ pub use input::{Fields, MalformedBody};
 pub const SESSION_COOKIE: &str = "customer_session";
 
 /// Every legacy path.
-pub fn routes() -> Router<Doors> {
-    bagisto::routes()
+pub fn routes(doors: &Doors) -> Router<Doors> {
+    bagisto::guarded(doors)
         .merge(webshop::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
 }
@@ -57,10 +57,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Retry-After` in whole seconds (at least 1).
 pub fn retry_after(response: &mut Response, after: std::time::Duration) {
-    let seconds = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-    if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::error::whole_seconds(after)));
 }
 
 /// Logs an internal error under the request id; the client sees only that id.
@@ -82,6 +79,27 @@ pub fn malformed(body: &MalformedBody, webshop: bool) -> Response {
     }
 }
 
+/// Refuses a state-changing Bagisto request sent by a page of a foreign origin (login CSRF: a
+/// hostile page posting a form to `/api/customer/login` would log the victim into the
+/// attacker's account under the cookie guard). Requests without `Origin` (server-side clients)
+/// and bearer-authenticated ones, which a browser never sends on its own, pass.
+pub async fn same_origin_pages(
+    axum::extract::State(doors): axum::extract::State<Doors>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let changes_state = !request.method().is_safe();
+    let bearer = request.headers().contains_key(header::AUTHORIZATION);
+    let foreign = request
+        .headers()
+        .get(header::ORIGIN)
+        .map(|origin| origin.to_str().map_or(true, |o| !doors.state.page_origins.iter().any(|p| p == o)));
+    if changes_state && !bearer && foreign == Some(true) {
+        return json_response(StatusCode::FORBIDDEN, json!({ "message": "Invalid Request." }));
+    }
+    next.run(request).await
+}
+
 /// Counts every REST request per client IP: `X-RateLimit-Limit` and `X-RateLimit-Remaining` on
 /// each answer, 429 with `Retry-After` over the limit (in the shape of the API asked).
 pub async fn rate_limit(
@@ -89,14 +107,12 @@ pub async fn rate_limit(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let Some(origin) = request.extensions().get::<crate::accounts::Origin>().copied() else {
-        return next.run(request).await;
-    };
     let webshop = request.uri().path().starts_with("/api/services/webshop/");
-    let (mut response, limit, remaining) = match doors.state.limits.request(origin.ip) {
-        crate::limits::Verdict::Unlimited => return next.run(request).await,
-        crate::limits::Verdict::Allowed { limit, remaining } => (next.run(request).await, limit, remaining),
-        crate::limits::Verdict::Refused { limit, retry_after: after } => {
+    crate::http::limited(
+        request,
+        next,
+        |ip| doors.state.limits.request(ip),
+        |after| {
             let body = if webshop {
                 json!({ "error": true, "message": "Too many requests." })
             } else {
@@ -104,11 +120,8 @@ pub async fn rate_limit(
             };
             let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, body);
             retry_after(&mut response, after);
-            (response, limit, 0)
-        }
-    };
-    let headers = response.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    response
+            response
+        },
+    )
+    .await
 }

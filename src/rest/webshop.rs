@@ -36,6 +36,10 @@ fn refuse(err: Error, headers: &HeaderMap) -> Response {
             body.insert("error".into(), Value::Bool(true));
             json_response(StatusCode::UNPROCESSABLE_ENTITY, Value::Object(body))
         }
+        Error::EmailNotVerified => json_response(
+            StatusCode::FORBIDDEN,
+            json!({ "error": true, "message": "Please verify your email address first." }),
+        ),
         Error::Unauthenticated | Error::Forbidden => {
             json_response(StatusCode::UNAUTHORIZED, json!({ "error": true, "message": "Unauthenticated." }))
         }

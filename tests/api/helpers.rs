@@ -85,6 +85,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
         // Tests that are about limits switch them on; the rest make many calls from one IP.
         rate_limit_per_minute: 0,
         auth_rate_limit_per_minute: 0,
+        graphql_rate_limit_per_minute: 0,
         login_failures_per_email: 0,
         ..Settings::default()
     }

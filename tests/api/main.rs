@@ -4,6 +4,7 @@
 
 mod hardening;
 mod helpers;
+mod hostile;
 mod login;
 mod mail;
 mod profile;

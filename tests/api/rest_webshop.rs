@@ -139,10 +139,15 @@ async fn names_are_optional_but_project_id_is_required_and_must_exist() {
 #[tokio::test]
 async fn one_person_may_have_accounts_in_two_shops() {
     let app = spawn().await;
-    project::ActiveModel { id: Set(2), name: Set("Second shop".into()), created_at: Set(chrono::Utc::now()) }
-        .insert(&app.state.db)
-        .await
-        .unwrap();
+    project::ActiveModel {
+        id: Set(2),
+        name: Set("Second shop".into()),
+        created_at: Set(chrono::Utc::now()),
+        requires_api_key: Set(false),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
     assert_eq!(post(&app, &example(), None).await.0, StatusCode::CREATED);
     let mut second = example();
     second["project_id"] = json!(2);
@@ -172,7 +177,17 @@ async fn a_project_with_api_keys_requires_one_of_them() {
     assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::CREATED);
     accounts::revoke_api_key(&app.state.db, key.record.id).await.unwrap();
     let body = json!({ "project_id": 1, "email": "c@example.com", "password": "correct-horse" });
-    assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::CREATED, "no active keys: open again");
+    assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::UNAUTHORIZED, "a revoked key");
+    assert_eq!(
+        post(&app, &body, None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "revoking the last key reopens nothing"
+    );
+
+    // Only an operator reopens the project; a revoked key stays refused even then.
+    assert!(accounts::require_api_key(&app.state.db, 1, false).await.unwrap());
+    assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::UNAUTHORIZED, "still revoked");
+    assert_eq!(post(&app, &body, None).await.0, StatusCode::CREATED, "reopened by the operator");
 }
 
 #[tokio::test]
