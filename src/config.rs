@@ -28,6 +28,8 @@ pub const VARIABLES: &[&str] = &[
     "GRAPHIQL",
     "LOG_FORMAT",
     "DB_MAX_CONNECTIONS",
+    "DB_ACQUIRE_TIMEOUT_SECONDS",
+    "DB_CONNECT_RETRY_SECONDS",
     "SMTP_URL",
     "MAIL_DIR",
     "MAIL_FROM",
@@ -39,6 +41,8 @@ pub const VARIABLES: &[&str] = &[
     "MAIL_POLL_INTERVAL_MS",
     "MAIL_RETRY_BASE_MS",
     "MAIL_MAX_ATTEMPTS",
+    "MAIL_SEND_TIMEOUT_SECONDS",
+    "MAIL_GIVE_UP_AFTER_SECONDS",
     "RATE_LIMIT_PER_MINUTE",
     "AUTH_RATE_LIMIT_PER_MINUTE",
     "GRAPHQL_RATE_LIMIT_PER_MINUTE",
@@ -120,6 +124,11 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// `DB_MAX_CONNECTIONS`.
     pub db_max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_SECONDS`: how long a request waits for a database connection before
+    /// it is answered `SERVICE_UNAVAILABLE` / 503.
+    pub db_acquire_timeout_seconds: u64,
+    /// `DB_CONNECT_RETRY_SECONDS`: how long start-up keeps retrying an unreachable database.
+    pub db_connect_retry_seconds: u64,
     /// `SMTP_URL` (lettre's form, e.g. `smtp://user:pass@host:587?tls=required`); unset writes `.eml` files.
     pub smtp_url: Option<SecretString>,
     /// `MAIL_DIR`: where `.eml` files go without `SMTP_URL`; `DATA_DIR/mail` when unset.
@@ -140,8 +149,14 @@ pub struct Settings {
     pub mail_poll_interval_ms: u64,
     /// `MAIL_RETRY_BASE_MS`: first retry delay; doubles per attempt.
     pub mail_retry_base_ms: u64,
-    /// `MAIL_MAX_ATTEMPTS`: attempts before a message is marked failed.
+    /// `MAIL_MAX_ATTEMPTS`: temporary failures before a message may be given up on (it also
+    /// has to be older than `MAIL_GIVE_UP_AFTER_SECONDS`).
     pub mail_max_attempts: i32,
+    /// `MAIL_SEND_TIMEOUT_SECONDS`: the longest one delivery may take, greeting to the last reply.
+    pub mail_send_timeout_seconds: u64,
+    /// `MAIL_GIVE_UP_AFTER_SECONDS`: how long temporary failures (4xx, no connection, a timeout)
+    /// are retried before a message is marked failed.
+    pub mail_give_up_after_seconds: u64,
     /// `RATE_LIMIT_PER_MINUTE`: REST requests per client IP per window; 0 switches it off.
     pub rate_limit_per_minute: u32,
     /// `AUTH_RATE_LIMIT_PER_MINUTE`: credential operations per client IP per window (REST and GraphQL); 0 = off.
@@ -187,6 +202,8 @@ impl Default for Settings {
             graphiql: None,
             log_format: LogFormat::Text,
             db_max_connections: 16,
+            db_acquire_timeout_seconds: 2,
+            db_connect_retry_seconds: 30,
             smtp_url: None,
             mail_dir: None,
             mail_from: "customer-accounts <no-reply@localhost>".to_owned(),
@@ -198,6 +215,8 @@ impl Default for Settings {
             mail_poll_interval_ms: 1000,
             mail_retry_base_ms: 2000,
             mail_max_attempts: 10,
+            mail_send_timeout_seconds: 30,
+            mail_give_up_after_seconds: 3 * 24 * 3600,
             rate_limit_per_minute: 60,
             auth_rate_limit_per_minute: 10,
             // A storefront makes a handful of calls a page view; ten a second per IP leaves room
@@ -271,6 +290,7 @@ impl Settings {
             ("GRAPHQL_MAX_DEPTH", self.graphql_max_depth as u64),
             ("GRAPHQL_MAX_COMPLEXITY", self.graphql_max_complexity as u64),
             ("DB_MAX_CONNECTIONS", u64::from(self.db_max_connections)),
+            ("DB_ACQUIRE_TIMEOUT_SECONDS", self.db_acquire_timeout_seconds),
         ];
         for (variable, value) in positive {
             if value == 0 {
@@ -298,6 +318,7 @@ impl Settings {
             ("MAIL_POLL_INTERVAL_MS", self.mail_poll_interval_ms),
             ("MAIL_RETRY_BASE_MS", self.mail_retry_base_ms),
             ("MAIL_MAX_ATTEMPTS", u64::try_from(self.mail_max_attempts).unwrap_or(0)),
+            ("MAIL_SEND_TIMEOUT_SECONDS", self.mail_send_timeout_seconds),
         ];
         for (variable, value) in positive_mail {
             if value == 0 {

@@ -68,8 +68,16 @@ enum ApiKeyAction {
 
 #[derive(Subcommand)]
 enum MailAction {
-    /// Count pending, failed and sent emails.
+    /// Count pending, failed and sent emails, and list the failed ones with their last error.
     Status,
+    /// Queue emails for another round of attempts, due now.
+    Retry {
+        /// Every email marked failed.
+        #[arg(long)]
+        failed: bool,
+        /// These emails (ids as `mail status` lists them).
+        ids: Vec<i64>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -102,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(settings, action).await,
-        Command::Mail { action: MailAction::Status } => mail_status(settings).await,
+        Command::Mail { action } => mail(settings, action).await,
         Command::ApiKey { action } => api_key(settings, action).await,
         Command::Schema => Ok(()),
     }
@@ -160,10 +168,31 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn mail_status(settings: Settings) -> anyhow::Result<()> {
+async fn mail(settings: Settings, action: MailAction) -> anyhow::Result<()> {
+    use customer_accounts::mail::outbox;
     let conn = db::connect(&settings).await?;
-    let counts = customer_accounts::mail::outbox::counts(&conn).await?;
-    println!("pending {}\nfailed  {}\nsent    {}", counts.pending, counts.failed, counts.sent);
+    match action {
+        MailAction::Status => {
+            let counts = outbox::counts(&conn).await?;
+            println!("pending {}\nfailed  {}\nsent    {}", counts.pending, counts.failed, counts.sent);
+            for email in outbox::failed(&conn).await? {
+                let error = email.last_error.unwrap_or_default();
+                println!(
+                    "failed  {:<6} to {} after {} attempts: {error}",
+                    email.id, email.recipient, email.attempts
+                );
+            }
+        }
+        MailAction::Retry { failed, ids } => {
+            let which = match (failed, ids.is_empty()) {
+                (true, true) => outbox::Retry::Failed,
+                (false, false) => outbox::Retry::Ids(ids),
+                _ => anyhow::bail!("name the emails to retry, or --failed for every failed one"),
+            };
+            let queued = outbox::retry(&conn, which, chrono::Utc::now()).await?;
+            println!("{queued} emails queued again");
+        }
+    }
     Ok(())
 }
 

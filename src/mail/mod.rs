@@ -74,7 +74,25 @@ pub struct Mailer {
     public_url: String,
     reset_ttl: Duration,
     verification_ttl: Duration,
+    send_timeout: Duration,
     wake: Notify,
+}
+
+/// Why a message was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The server refused it for good (a 5xx reply), or it cannot be built: retrying cannot help.
+    #[error("permanent: {0}")]
+    Permanent(String),
+    /// A 4xx reply, no connection, or no answer in time: worth another try later.
+    #[error("temporary: {0}")]
+    Temporary(String),
+}
+
+impl From<lettre::transport::smtp::Error> for DeliveryError {
+    fn from(err: lettre::transport::smtp::Error) -> Self {
+        if err.is_permanent() { Self::Permanent(err.to_string()) } else { Self::Temporary(err.to_string()) }
+    }
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -119,6 +137,7 @@ impl Mailer {
             public_url: settings.public_url(),
             reset_ttl: Duration::from_secs(settings.reset_token_ttl_seconds),
             verification_ttl: Duration::from_secs(settings.verification_token_ttl_seconds),
+            send_timeout: Duration::from_secs(settings.mail_send_timeout_seconds),
             wake: Notify::new(),
         })
     }
@@ -175,21 +194,38 @@ impl Mailer {
     }
 
     /// Sends one message; the outbox row id makes its Message-ID, so a receiver can drop repeats.
-    pub async fn deliver(&self, id: i64, email: &Composed) -> anyhow::Result<()> {
+    ///
+    /// The whole exchange is bounded by `MAIL_SEND_TIMEOUT_SECONDS`: lettre's own timeout covers
+    /// only connecting, and a server that accepts and then never answers would hold the worker.
+    pub async fn deliver(&self, id: i64, email: &Composed) -> Result<(), DeliveryError> {
+        let permanent = |err: &dyn std::fmt::Display| DeliveryError::Permanent(err.to_string());
         let host = url::Url::parse(&self.public_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_else(|| "localhost".to_owned());
         let message = Message::builder()
             .from(self.from.clone())
-            .to(email.recipient.parse::<Mailbox>()?)
+            .to(email.recipient.parse::<Mailbox>().map_err(|e| permanent(&e))?)
             .subject(&email.subject)
             .message_id(Some(format!("<outbox-{id}@{host}>")))
-            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))?;
-        match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(drop)?,
-            Transport::Folder(folder) => folder.send(message).await.map(drop)?,
-        }
-        Ok(())
+            .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
+            .map_err(|e| permanent(&e))?;
+        let send = async {
+            match &self.transport {
+                Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(DeliveryError::from),
+                // A full disk or a missing folder may pass: the folder is retried like a server.
+                Transport::Folder(folder) => {
+                    folder.send(message).await.map(drop).map_err(|e| DeliveryError::Temporary(e.to_string()))
+                }
+            }
+        };
+        tokio::time::timeout(self.send_timeout, send).await.unwrap_or_else(|_| {
+            Err(DeliveryError::Temporary(format!("no answer within {} s", self.send_timeout.as_secs_f64())))
+        })
+    }
+
+    /// How long one delivery may take.
+    pub fn send_timeout(&self) -> Duration {
+        self.send_timeout
     }
 }

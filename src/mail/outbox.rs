@@ -1,8 +1,10 @@
-//! Writing mail to the outbox (inside the caller's transaction) and counting what waits.
+//! Writing mail to the outbox (inside the caller's transaction), counting what waits, and
+//! queueing given-up messages again.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Set, sea_query::Expr,
 };
 
 use super::Composed;
@@ -52,4 +54,36 @@ pub async fn counts<C: ConnectionTrait>(conn: &C) -> Result<Counts> {
         failed: find().filter(outbox_email::Column::FailedAt.is_not_null()).count(conn).await?,
         sent: find().filter(outbox_email::Column::SentAt.is_not_null()).count(conn).await?,
     })
+}
+
+/// Every message given up on, oldest first.
+pub async fn failed<C: ConnectionTrait>(conn: &C) -> Result<Vec<outbox_email::Model>> {
+    Ok(outbox_email::Entity::find()
+        .filter(outbox_email::Column::FailedAt.is_not_null())
+        .order_by_asc(outbox_email::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Which messages [`retry`] queues again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Retry {
+    /// Every message given up on.
+    Failed,
+    /// These messages (failed or still waiting), unless already sent.
+    Ids(Vec<i64>),
+}
+
+/// Queues messages for another round of attempts, due now; returns how many.
+pub async fn retry<C: ConnectionTrait>(conn: &C, which: Retry, now: DateTime<Utc>) -> Result<u64> {
+    let update = outbox_email::Entity::update_many()
+        .col_expr(outbox_email::Column::FailedAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(outbox_email::Column::Attempts, Expr::value(0))
+        .col_expr(outbox_email::Column::NextAttemptAt, Expr::value(now))
+        .filter(outbox_email::Column::SentAt.is_null());
+    let update = match which {
+        Retry::Failed => update.filter(outbox_email::Column::FailedAt.is_not_null()),
+        Retry::Ids(ids) => update.filter(outbox_email::Column::Id.is_in(ids)),
+    };
+    Ok(update.exec(conn).await?.rows_affected)
 }

@@ -1,19 +1,23 @@
 //! The delivery worker: claims due messages, sends them, marks them sent or schedules a retry.
 //!
 //! A claim is a conditional update, so two workers (or a restarted one) never send a message
-//! twice once it is marked sent; a worker that dies mid-send loses its claim after
-//! [`CLAIM_SECONDS`] and the message is tried again.
+//! twice once it is marked sent; a worker that dies mid-send loses its claim once the send
+//! timeout and [`CLAIM_MARGIN`] have passed, and the message is tried again.
+//!
+//! A permanent refusal (a 5xx reply) marks the message failed at once, with the reason. Temporary
+//! failures (4xx, no connection, no answer in time) are retried with capped backoff until the
+//! message has had `MAIL_MAX_ATTEMPTS` tries and is older than `MAIL_GIVE_UP_AFTER_SECONDS`.
 
 use std::time::Duration;
 
 use chrono::{SubsecRound as _, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
-use super::Composed;
+use super::{Composed, DeliveryError};
 use crate::{entity::outbox_email, error::Result, state::AppState};
 
-/// How long a claim holds a message before another worker may take it.
-pub const CLAIM_SECONDS: i64 = 120;
+/// How long a claim outlives the send timeout: the bookkeeping after a send needs a moment too.
+pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 /// Messages taken per round.
 const BATCH: u64 = 20;
 /// The longest wait between two attempts.
@@ -52,11 +56,16 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
         .limit(BATCH)
         .all(&state.db)
         .await?;
+    let claim =
+        chrono::Duration::from_std(state.mail.send_timeout() + CLAIM_MARGIN).unwrap_or(chrono::Duration::MAX);
+    let give_up_after = chrono::Duration::seconds(
+        i64::try_from(state.settings.mail_give_up_after_seconds).unwrap_or(i64::MAX),
+    );
     let mut sent = 0;
     for email in due {
         // Millisecond precision: the value must compare equal after a round trip through
         // PostgreSQL (microseconds) and SQLite (text).
-        let claim_until = (now + chrono::Duration::seconds(CLAIM_SECONDS)).trunc_subsecs(3);
+        let claim_until = (now + claim).trunc_subsecs(3);
         let claim = outbox_email::Entity::update_many()
             .col_expr(outbox_email::Column::LockedUntil, Expr::value(claim_until))
             .filter(outbox_email::Column::Id.eq(email.id))
@@ -94,7 +103,9 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
                 let update = update
                     .col_expr(outbox_email::Column::LastError, Expr::value(error.clone()))
                     .filter(outbox_email::Column::LockedUntil.eq(claim_until));
-                let update = if attempts >= state.settings.mail_max_attempts {
+                let exhausted = attempts >= state.settings.mail_max_attempts
+                    && Utc::now() - email.created_at >= give_up_after;
+                let update = if matches!(err, DeliveryError::Permanent(_)) || exhausted {
                     tracing::error!(outbox_id = email.id, attempts, error, "giving up on an email");
                     update.col_expr(outbox_email::Column::FailedAt, Expr::value(Utc::now()))
                 } else {
