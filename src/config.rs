@@ -242,8 +242,33 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+impl ConfigError {
+    /// `variable` is at fault for `reason`.
+    pub fn new(variable: &str, reason: impl Into<String>) -> Self {
+        Self { variable: variable.to_owned(), reason: reason.into() }
+    }
+}
+
 fn refuse(variable: &str, reason: impl Into<String>) -> ConfigError {
-    ConfigError { variable: variable.to_owned(), reason: reason.into() }
+    ConfigError::new(variable, reason)
+}
+
+/// The password of a `scheme://user:password@host/…` URL, found by its punctuation alone, so
+/// that it is found in a URL too malformed to parse.
+fn url_password(url: &str) -> Option<&str> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    let (_, password) = userinfo.split_once(':')?;
+    (!password.is_empty()).then_some(password)
+}
+
+/// `url` with its password replaced by `***`, fit for a log line or an error message.
+pub fn redacted_url(url: &str) -> String {
+    match url_password(url) {
+        Some(password) => url.replacen(&format!(":{password}@"), ":***@", 1),
+        None => url.to_owned(),
+    }
 }
 
 impl Settings {
@@ -342,6 +367,35 @@ impl Settings {
         Ok(self)
     }
 
+    /// The secrets in these settings (passwords in URLs, the JWT key): an error message that
+    /// somehow quotes one has it replaced before it is printed.
+    pub fn secrets(&self) -> Vec<String> {
+        let password = |url: &str| url_password(url).map(str::to_owned);
+        let mut secrets: Vec<String> = [
+            self.database_url.as_deref().and_then(password),
+            self.smtp_url.as_ref().and_then(|url| password(url.expose_secret())),
+            self.jwt_secret.as_ref().map(|secret| secret.expose_secret().to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|secret| !secret.is_empty())
+        .collect();
+        // Percent-encoded passwords appear decoded in some messages.
+        let decoded: Vec<String> = secrets
+            .iter()
+            .filter_map(|s| {
+                url::form_urlencoded::parse(format!("p={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
+            })
+            .collect();
+        secrets.extend(decoded);
+        secrets
+    }
+
+    /// The variable that names the database: `DATABASE_URL`, or `DATA_DIR` for the default file.
+    pub fn database_variable(&self) -> &'static str {
+        if self.database_url.is_some() { "DATABASE_URL" } else { "DATA_DIR" }
+    }
+
     /// The database to use: `DATABASE_URL`, or a SQLite file in the data folder.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
@@ -426,6 +480,18 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_redacted_even_from_urls_that_do_not_parse() {
+        assert_eq!(redacted_url("postgres://app:s3cret@db:5432/shop"), "postgres://app:***@db:5432/shop");
+        assert_eq!(redacted_url("postgres://app:s3cret@db:port/shop"), "postgres://app:***@db:port/shop");
+        assert_eq!(redacted_url("postgres://a:p@ss@db/shop"), "postgres://a:***@db/shop");
+        assert_eq!(redacted_url("sqlite://data/x.db?mode=rwc"), "sqlite://data/x.db?mode=rwc");
+        let settings =
+            Settings { database_url: Some("postgres://app:p%40ss@db/x".into()), ..Settings::default() };
+        assert!(settings.secrets().contains(&"p%40ss".to_owned()));
+        assert!(settings.secrets().contains(&"p@ss".to_owned()));
+    }
 
     fn with_secret(secret: &str) -> Settings {
         Settings { jwt_secret: Some(SecretString::from(secret)), ..Settings::default() }

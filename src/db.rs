@@ -1,6 +1,6 @@
 //! Opening the database (SQLite or PostgreSQL) and applying migrations.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -8,19 +8,26 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
 
 /// Connects with pool limits and SQLite pragmas suited to a concurrent web service.
+///
+/// An unreachable database is retried with backoff for `DB_CONNECT_RETRY_SECONDS`, each attempt
+/// logged, so replicas started before their database come up on their own. Then, or at once for
+/// errors that waiting cannot mend (a malformed URL, an unwritable folder), the error names the
+/// variable at fault, with any password in the URL redacted.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
+    let variable = settings.database_variable();
     if url.starts_with("sqlite:") && settings.database_url.is_none() {
-        std::fs::create_dir_all(&settings.data_dir)?;
+        std::fs::create_dir_all(&settings.data_dir)
+            .map_err(|e| ConfigError::new("DATA_DIR", format!("{}: {e}", settings.data_dir.display())))?;
     }
-    let mut options = ConnectOptions::new(url);
+    let mut options = ConnectOptions::new(url.clone());
     options
         .max_connections(settings.db_max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(settings.db_acquire_timeout_seconds))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers proceed during a write; the busy timeout queues writers
@@ -30,7 +37,28 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Ok(Database::connect(options).await?)
+    let deadline = Instant::now() + Duration::from_secs(settings.db_connect_retry_seconds);
+    let mut wait = Duration::from_millis(250);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let err = match Database::connect(options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(err) => err,
+        };
+        if !crate::error::unreachable(&err) || Instant::now() + wait > deadline {
+            let reason = format!("cannot use the database at {}: {err}", crate::config::redacted_url(&url));
+            return Err(ConfigError::new(variable, reason).into());
+        }
+        tracing::warn!(
+            attempt,
+            retry_in_ms = wait.as_millis() as u64,
+            error = %err,
+            "the database is unreachable; retrying"
+        );
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// Applies every pending migration.

@@ -217,10 +217,17 @@ pub enum Error {
     /// Too many attempts; try again after the given time.
     #[error("too many requests")]
     RateLimited(Duration),
+    /// The database cannot be reached (no connection within `DB_ACQUIRE_TIMEOUT_SECONDS`, or
+    /// the connection broke): nothing was done, and the same request may succeed shortly.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
     /// Anything unexpected. Its text is logged, never shown: Display says only "internal error".
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
+
+/// How long a client is told to wait after [`Error::Unavailable`].
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// A wait in whole seconds, rounded up and at least 1: what `Retry-After` and `retryAfter` say.
 pub fn whole_seconds(wait: Duration) -> u64 {
@@ -249,6 +256,7 @@ impl Error {
             Error::Forbidden => "FORBIDDEN",
             Error::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             Error::RateLimited(_) => "RATE_LIMITED",
+            Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
         }
     }
@@ -256,7 +264,22 @@ impl Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
-        Error::Internal(err.into())
+        if unreachable(&err) { Error::Unavailable(err.into()) } else { Error::Internal(err.into()) }
+    }
+}
+
+/// Whether `err` says the database could not be reached, rather than that a statement failed.
+pub fn unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => matches!(
+            sqlx.as_ref(),
+            Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
+        ),
+        _ => false,
     }
 }
 

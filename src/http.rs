@@ -186,6 +186,9 @@ async fn graphql_rate_limit(State(doors): State<Doors>, request: Request<Body>, 
     limited(request, next, |ip| doors.state.limits.graphql_request(ip), graphql::too_many_requests).await
 }
 
+/// How long `/ready` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Liveness: the process answers.
 async fn health() -> &'static str {
     "ok"
@@ -194,11 +197,16 @@ async fn health() -> &'static str {
 /// Readiness: the database answers.
 async fn ready(State(doors): State<Doors>) -> (StatusCode, &'static str) {
     let backend = doors.state.db.get_database_backend();
-    let ping = doors.state.db.execute_raw(sea_orm::Statement::from_string(backend, "SELECT 1")).await;
-    match ping {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(err) => {
+    let ping = doors.state.db.execute_raw(sea_orm::Statement::from_string(backend, "SELECT 1"));
+    // A load balancer asks often and gives up quickly: answer within a second either way.
+    match tokio::time::timeout(READY_TIMEOUT, ping).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

@@ -1,8 +1,13 @@
 //! The `customer-accounts` command: serve (default), migrate, schema.
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use customer_accounts::{accounts, config::Settings, db, graphql, state::AppState, telemetry};
+use customer_accounts::{
+    accounts,
+    config::{ConfigError, Settings},
+    db, graphql,
+    state::AppState,
+    telemetry,
+};
 use migration::{Migrator, MigratorTrait};
 
 /// Customer accounts for a shop: GraphQL API and legacy REST paths.
@@ -92,27 +97,45 @@ enum MigrateAction {
     Fresh,
 }
 
+/// Exit code for a setting that cannot be used (sysexits' EX_USAGE is taken by clap; 2 is the
+/// convention for "you gave me something wrong").
+const BAD_SETTING: i32 = 2;
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
     let cli = Cli::parse();
     if let Some(Command::Schema) = cli.command {
         print!("{}", graphql::sdl());
-        return Ok(());
+        return;
     }
     let settings = match Settings::from_env() {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("customer-accounts: refusing to start: {err}");
-            std::process::exit(2);
+            std::process::exit(BAD_SETTING);
         }
     };
     telemetry::init(settings.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
+    let secrets = settings.secrets();
+    let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Mail { action } => mail(settings, action).await,
         Command::ApiKey { action } => api_key(settings, action).await,
         Command::Schema => Ok(()),
+    };
+    if let Err(err) = result {
+        // One line, whatever the chain of causes; no secret, even one an error quotes.
+        let mut line = format!("{err:#}");
+        for secret in &secrets {
+            line = line.replace(secret.as_str(), "***");
+        }
+        if err.chain().any(|cause| cause.is::<ConfigError>()) {
+            eprintln!("customer-accounts: refusing to start: {line}");
+            std::process::exit(BAD_SETTING);
+        }
+        eprintln!("customer-accounts: {line}");
+        std::process::exit(1);
     }
 }
 
@@ -121,7 +144,9 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let public_url = settings.public_url();
     let graphiql = settings.graphiql_enabled();
     let state = AppState::build(settings).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| ConfigError::new("LISTEN_ADDR", format!("cannot listen on {addr}: {e}")))?;
     tracing::info!(%addr, "customer-accounts listening");
     if graphiql {
         tracing::info!("GraphiQL: {public_url}/graphql");

@@ -8,7 +8,7 @@ use secrecy::ExposeSecret;
 
 use crate::{
     auth::{PasswordHasher, TokenIssuer},
-    config::Settings,
+    config::{ConfigError, Settings},
     db,
     limits::Limits,
     mail::Mailer,
@@ -50,7 +50,7 @@ impl Deref for AppState {
 impl AppState {
     /// Connects, migrates, and prepares keys and the hasher.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(&settings).await.context("connecting to the database")?;
+        let db = db::connect(&settings).await?;
         db::migrate(&db).await.context("applying migrations")?;
         Self::with_db(settings, db)
     }
@@ -93,9 +93,10 @@ fn development_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
             return Ok(existing.as_bytes().to_vec());
         }
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    let unwritable = |e: std::io::Error| ConfigError::new("DATA_DIR", format!("{}: {e}", data_dir.display()));
+    std::fs::create_dir_all(data_dir).map_err(unwritable)?;
     let secret = crate::auth::secret::random(32);
-    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    write_private(&path, &secret).map_err(unwritable)?;
     tracing::info!(path = %path.display(), "generated a development JWT secret");
     Ok(secret.into_bytes())
 }

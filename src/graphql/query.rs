@@ -68,6 +68,10 @@ pub fn top_level(ctx: &Context<'_>, err: Error) -> async_graphql::Error {
             tracing::error!(request_id = %request_id, error = ?source, "internal error");
             "Internal server error.".to_owned()
         }
+        Error::Unavailable(source) => {
+            tracing::warn!(request_id = %request_id, error = %source, "database unavailable");
+            "The service is temporarily unavailable; try again shortly.".to_owned()
+        }
         Error::Unauthenticated => "You must be logged in.".to_owned(),
         Error::Forbidden => "You are not allowed to access this.".to_owned(),
         Error::EmailNotVerified => "Please verify your email address first.".to_owned(),
@@ -82,8 +86,12 @@ pub fn top_level(ctx: &Context<'_>, err: Error) -> async_graphql::Error {
         if let Error::Internal(_) = err {
             ext.set("requestId", request_id.clone());
         }
-        if let Error::RateLimited(after) = err {
-            ext.set("retryAfter", crate::error::whole_seconds(after));
+        match err {
+            Error::RateLimited(after) => ext.set("retryAfter", crate::error::whole_seconds(after)),
+            Error::Unavailable(_) => {
+                ext.set("retryAfter", crate::error::whole_seconds(crate::error::UNAVAILABLE_RETRY_AFTER));
+            }
+            _ => {}
         }
     })
 }

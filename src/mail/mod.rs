@@ -15,7 +15,7 @@ use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
 use crate::{
-    config::Settings,
+    config::{ConfigError, Settings},
     error::{Error, Result},
 };
 
@@ -118,21 +118,21 @@ impl Mailer {
         let transport = match &settings.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
-                    .map_err(|e| anyhow::anyhow!("SMTP_URL: {e}"))?
+                    .map_err(|e| ConfigError::new("SMTP_URL", e.to_string()))?
                     .timeout(Some(Duration::from_secs(10)))
                     .build(),
             ),
             None => {
                 let dir = settings.mail_dir();
                 std::fs::create_dir_all(&dir)
-                    .map_err(|e| anyhow::anyhow!("MAIL_DIR {}: {e}", dir.display()))?;
+                    .map_err(|e| ConfigError::new("MAIL_DIR", format!("{}: {e}", dir.display())))?;
                 Transport::Folder(AsyncFileTransport::new(dir))
             }
         };
         Ok(Self {
             templates,
             transport,
-            from: settings.mail_from.parse().map_err(|e| anyhow::anyhow!("MAIL_FROM: {e}"))?,
+            from: settings.mail_from.parse().map_err(|e| ConfigError::new("MAIL_FROM", format!("{e}")))?,
             shop_name: settings.shop_name.clone(),
             public_url: settings.public_url(),
             reset_ttl: Duration::from_secs(settings.reset_token_ttl_seconds),

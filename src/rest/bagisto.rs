@@ -129,6 +129,7 @@ fn refuse(err: Error, headers: &HeaderMap) -> Response {
             retry_after(&mut response, after);
             response
         }
+        Error::Unavailable(_) => super::unavailable(&err, json!({ "message": "Service Unavailable" })),
         Error::Internal(_) => {
             let request_id = internal(&err, headers);
             json_response(

@@ -69,6 +69,16 @@ pub fn internal(err: &Error, headers: &HeaderMap) -> String {
     request_id
 }
 
+/// 503 with `Retry-After` for a database that cannot be reached, logged without a stack of detail.
+pub fn unavailable(err: &Error, body: Value) -> Response {
+    if let Error::Unavailable(source) = err {
+        tracing::warn!(error = %source, "database unavailable");
+    }
+    let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, body);
+    retry_after(&mut response, crate::error::UNAVAILABLE_RETRY_AFTER);
+    response
+}
+
 /// The answer to a body that is not JSON or form fields.
 pub fn malformed(body: &MalformedBody, webshop: bool) -> Response {
     let status = StatusCode::BAD_REQUEST;

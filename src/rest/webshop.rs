@@ -51,6 +51,9 @@ fn refuse(err: Error, headers: &HeaderMap) -> Response {
             retry_after(&mut response, after);
             response
         }
+        Error::Unavailable(_) => {
+            super::unavailable(&err, json!({ "error": true, "message": "Service Unavailable" }))
+        }
         Error::Internal(_) => {
             let request_id = internal(&err, headers);
             json_response(

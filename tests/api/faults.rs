@@ -282,3 +282,173 @@ async fn twenty_concurrent_reset_requests_for_one_account_queue_one_email() {
     let resets = rows.iter().filter(|r| r.text_body.contains("reset-password")).count();
     assert_eq!(resets, 1, "the cooldown is decided by the database");
 }
+
+// ---- Start-up: one line naming the variable, no secret, exit code 2 for a setting at fault.
+
+/// Runs the service binary with `env` on top of a clean slate, up to `within`; returns its exit
+/// code, standard error and standard output.
+fn start_binary(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"));
+    for variable in customer_accounts::config::VARIABLES {
+        command.env_remove(variable);
+    }
+    command.envs(env.iter().copied()).env("LOG_FORMAT", "json");
+    command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > within {
+            child.kill().unwrap();
+            panic!("still running after {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    (output.status.code(), text(output.stderr), text(output.stdout))
+}
+
+#[test]
+fn start_up_errors_are_one_line_naming_the_variable_without_the_password() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let unreachable = "postgres://app:hunter2-secret@127.0.0.1:1/shop";
+    let malformed = "postgres://app:hunter2-secret@127.0.0.1:port/shop";
+    let occupied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let occupied = occupied.local_addr().unwrap().to_string();
+    let a_file = data.path().join("a-file");
+    std::fs::write(&a_file, "not a folder").unwrap();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (&[("DATABASE_URL", unreachable), ("DB_CONNECT_RETRY_SECONDS", "1")], "DATABASE_URL: "),
+        (&[("DATABASE_URL", malformed)], "DATABASE_URL: "),
+        (&[("DATA_DIR", data_dir), ("LISTEN_ADDR", &occupied)], "LISTEN_ADDR: "),
+        (&[("DATA_DIR", a_file.to_str().unwrap())], "DATA_DIR: "),
+    ];
+    for (env, names) in cases {
+        let (code, stderr, stdout) = start_binary(env, Duration::from_secs(20));
+        assert_eq!(code, Some(2), "{env:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.starts_with(&format!("customer-accounts: refusing to start: {names}")), "{stderr}");
+        assert!(!stderr.contains("hunter2") && !stdout.contains("hunter2"), "{stderr}{stdout}");
+    }
+}
+
+#[test]
+fn start_up_retries_an_unreachable_database_logging_each_attempt_then_gives_up() {
+    let env = [
+        ("DATABASE_URL", "postgres://app:hunter2-secret@127.0.0.1:1/shop"),
+        ("DB_CONNECT_RETRY_SECONDS", "3"),
+        ("DB_ACQUIRE_TIMEOUT_SECONDS", "1"),
+    ];
+    let started = Instant::now();
+    let (code, stderr, stdout) = start_binary(&env, Duration::from_secs(20));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "it waited for the database");
+    let attempts = stdout.lines().filter(|l| l.contains("the database is unreachable; retrying")).count();
+    assert!(attempts >= 2, "each attempt is logged: {stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+// ---- A database that goes away: fast, honest refusals, and recovery on its own.
+
+/// A TCP proxy in front of the database that the test can cut (every connection dropped, new
+/// ones accepted and never answered, as behind a dead network path) and restore.
+struct Proxy {
+    port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    live: Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+impl Proxy {
+    /// Starts forwarding to `target` (call within the runtime).
+    fn start(target: String) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let listener = TcpListener::from_std(listener).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let live = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (is_cut, tasks) = (cut.clone(), live.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (is_cut, target) = (is_cut.clone(), target.clone());
+                let task = tokio::spawn(async move {
+                    if is_cut.load(Ordering::SeqCst) {
+                        // Holds the socket without a word until restored (this task is aborted).
+                        return tokio::time::sleep(Duration::from_secs(3600)).await;
+                    }
+                    if let Ok(mut upstream) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+                tasks.lock().unwrap().push(task.abort_handle());
+            }
+        });
+        Self { port, cut, live }
+    }
+
+    fn drop_connections(&self) {
+        for task in self.live.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::SeqCst);
+        self.drop_connections();
+    }
+
+    fn restore(&self) {
+        self.cut.store(false, Ordering::SeqCst);
+        self.drop_connections();
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_gets_quick_503s_and_service_unavailable_then_recovers() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        eprintln!("skipped: needs TEST_DATABASE_URL (a PostgreSQL server to put a proxy in front of)");
+        return;
+    }
+    let mut proxy = None;
+    let app = spawn_with(|s| {
+        let mut url = url::Url::parse(s.database_url.as_deref().unwrap()).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let started = Proxy::start(target);
+        url.set_port(Some(started.port)).unwrap();
+        s.database_url = Some(url.to_string());
+        proxy = Some(started);
+    })
+    .await;
+    let proxy = proxy.unwrap();
+    let jane = app.register("jane@example.com").await;
+
+    proxy.cut();
+    let started = Instant::now();
+    let me = app.gql_as(Some(&jane.token), "{ me { id } }", serde_json::json!({})).await;
+    assert_eq!(crate::helpers::top_level_code(&me), Some("SERVICE_UNAVAILABLE"), "{me}");
+    assert!(started.elapsed() < Duration::from_secs(4), "GraphQL took {:?}", started.elapsed());
+
+    let started = Instant::now();
+    let rest = app.client.get(app.url("/api/customer/get")).bearer_auth(&jane.token).send().await.unwrap();
+    assert_eq!(rest.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(rest.headers().contains_key(reqwest::header::RETRY_AFTER));
+    assert!(started.elapsed() < Duration::from_secs(4), "REST took {:?}", started.elapsed());
+
+    let started = Instant::now();
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(started.elapsed() < Duration::from_millis(1500), "/ready took {:?}", started.elapsed());
+
+    proxy.restore();
+    let mut recovered = false;
+    for _ in 0..100 {
+        if app.client.get(app.url("/ready")).send().await.unwrap().status().is_success() {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "ready again once the database is back");
+    assert_eq!(app.me(&jane.token).await["email"], "jane@example.com");
+}
