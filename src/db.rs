@@ -36,7 +36,8 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
-        });
+        })
+        .map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(transaction_settled(conn))));
     let deadline = Instant::now() + Duration::from_secs(settings.db_connect_retry_seconds);
     let mut wait = Duration::from_millis(250);
     let mut attempt = 0u32;
@@ -46,7 +47,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             Ok(db) => return Ok(db),
             Err(err) => err,
         };
-        if !crate::error::unreachable(&err) || Instant::now() + wait > deadline {
+        if !crate::error::unavailable(&err) || Instant::now() + wait > deadline {
             let reason = format!("cannot use the database at {}: {err}", crate::config::redacted_url(&url));
             return Err(ConfigError::new(variable, reason).into());
         }
@@ -59,6 +60,27 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(Duration::from_secs(5));
     }
+}
+
+/// Whether a SQLite connection coming back to the pool has no transaction left open, as far as
+/// sqlx knows; one that has is closed rather than pooled.
+///
+/// On `SQLITE_FULL` (and some I/O errors) SQLite rolls the transaction back by itself. The
+/// rollback that follows then fails ("no transaction is active"), sqlx keeps counting the
+/// transaction as open, and every later `BEGIN` on that connection becomes a `SAVEPOINT` whose
+/// "commit" commits nothing: registrations were acknowledged and lost. Such a connection's state
+/// cannot be trusted, so it is discarded.
+async fn transaction_settled(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::Connection as _;
+    // Runs after any rollback the dropped transaction queued, so the answer below is settled.
+    conn.ping().await?;
+    let open = conn.is_in_transaction();
+    if open {
+        tracing::warn!("closing a database connection left inside a failed transaction");
+    }
+    Ok(!open)
 }
 
 /// Applies every pending migration.
@@ -96,4 +118,26 @@ pub async fn lock_key(txn: &DatabaseTransaction, key: &str) -> Result<(), DbErr>
     );
     txn.execute_raw(statement).await?;
     Ok(())
+}
+
+/// Whether the database takes a write now: one committed update of the probe row. Reads alone
+/// succeed on a full disk, where every write fails.
+///
+/// On SQLite a write reuses the space the write-ahead log already holds, so a small write can
+/// succeed on a full disk where the next registration fails. The probe therefore first folds
+/// the log into the database and truncates it (a checkpoint, which itself fails when the
+/// database file cannot grow), then rewrites 64 KiB, about what a registration writes, so the
+/// log must grow again. PostgreSQL reports a full disk on any write, so a plain update serves.
+pub async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let backend = db.get_database_backend();
+    let touch = if backend == DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+        "UPDATE readiness_probes SET checked_at = CURRENT_TIMESTAMP, ballast = zeroblob(65536) WHERE id = 1"
+    } else {
+        "UPDATE readiness_probes SET checked_at = CURRENT_TIMESTAMP WHERE id = 1"
+    };
+    let txn = begin_write(db).await?;
+    txn.execute_raw(Statement::from_string(backend, touch)).await?;
+    txn.commit().await
 }

@@ -217,8 +217,8 @@ pub enum Error {
     /// Too many attempts; try again after the given time.
     #[error("too many requests")]
     RateLimited(Duration),
-    /// The database cannot be reached (no connection within `DB_ACQUIRE_TIMEOUT_SECONDS`, or
-    /// the connection broke): nothing was done, and the same request may succeed shortly.
+    /// The database cannot serve now (no connection within `DB_ACQUIRE_TIMEOUT_SECONDS`, a
+    /// broken connection, a full disk): nothing was stored, and the same request may succeed later.
     #[error("service unavailable")]
     Unavailable(#[source] anyhow::Error),
     /// Anything unexpected. Its text is logged, never shown: Display says only "internal error".
@@ -264,22 +264,34 @@ impl Error {
 
 impl From<sea_orm::DbErr> for Error {
     fn from(err: sea_orm::DbErr) -> Self {
-        if unreachable(&err) { Error::Unavailable(err.into()) } else { Error::Internal(err.into()) }
+        if unavailable(&err) { Error::Unavailable(err.into()) } else { Error::Internal(err.into()) }
     }
 }
 
-/// Whether `err` says the database could not be reached, rather than that a statement failed.
-pub fn unreachable(err: &sea_orm::DbErr) -> bool {
+/// Whether `err` says the database cannot serve now (unreachable, or out of disk or
+/// connections), rather than that a statement was wrong: the same request may succeed later.
+pub fn unavailable(err: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr, sqlx::Error as Sqlx};
     match err {
         DbErr::ConnectionAcquire(_) => true,
         DbErr::Conn(RuntimeErr::SqlxError(sqlx))
         | DbErr::Exec(RuntimeErr::SqlxError(sqlx))
-        | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => matches!(
-            sqlx.as_ref(),
-            Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed
-        ),
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => match sqlx.as_ref() {
+            Sqlx::Io(_) | Sqlx::Tls(_) | Sqlx::PoolTimedOut | Sqlx::PoolClosed | Sqlx::WorkerCrashed => true,
+            Sqlx::Database(db) => db.code().is_some_and(|code| out_of_resources(&code)),
+            _ => false,
+        },
         _ => false,
+    }
+}
+
+/// SQLite's SQLITE_FULL (13) and SQLITE_IOERR (10, with its extended codes); PostgreSQL's
+/// class 53 (disk full, out of memory, too many connections) and 57P01-57P03 (shutting down,
+/// starting up).
+fn out_of_resources(code: &str) -> bool {
+    match code.parse::<i32>() {
+        Ok(sqlite) if code.len() < 5 => matches!(sqlite & 0xff, 10 | 13),
+        _ => code.starts_with("53") || matches!(code, "57P01" | "57P02" | "57P03"),
     }
 }
 

@@ -452,3 +452,101 @@ async fn an_unreachable_database_gets_quick_503s_and_service_unavailable_then_re
     assert!(recovered, "ready again once the database is back");
     assert_eq!(app.me(&jane.token).await["email"], "jane@example.com");
 }
+
+// ---- A full disk under SQLite: clean refusals while full, nothing acknowledged is lost.
+
+/// A small tmpfs of our own, unmounted when dropped; `None` where mounting is not allowed.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().ok()?;
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        mounted.then_some(Self { dir })
+    }
+
+    /// Fills what is left with a file; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write as _;
+        let path = self.dir.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).and_then(|()| file.sync_all()).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazily: the service's pool may still hold the database open.
+        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+/// Registers `email` over REST; the status code.
+async fn register_status(app: &TestApp, email: &str) -> reqwest::StatusCode {
+    let body = serde_json::json!({ "email": email, "first_name": "A", "last_name": "B",
+        "password": crate::helpers::PASSWORD, "password_confirmation": crate::helpers::PASSWORD });
+    app.client.post(app.url("/api/v1/customer/register")).json(&body).send().await.unwrap().status()
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_writes_cleanly_and_loses_nothing_it_acknowledged() {
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        eprintln!("skipped: the full-disk case is SQLite's (PostgreSQL's disk is not the test's)");
+        return;
+    }
+    let Some(disk) = SmallDisk::mount("8m") else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let data_dir = disk.dir.path().join("data");
+    let app = spawn_with(|s| {
+        s.database_url = None;
+        s.data_dir = data_dir.clone();
+    })
+    .await;
+    assert_eq!(register_status(&app, "before@example.com").await, reqwest::StatusCode::OK);
+
+    let filler = disk.fill();
+    for i in 0..5 {
+        let status = register_status(&app, &format!("full{i}@example.com")).await;
+        assert_eq!(status, reqwest::StatusCode::SERVICE_UNAVAILABLE, "a clean, retryable refusal");
+    }
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap().status();
+    assert_eq!(ready, reqwest::StatusCode::SERVICE_UNAVAILABLE, "not ready while writes fail");
+
+    std::fs::remove_file(filler).unwrap();
+    let mut acknowledged = vec!["before@example.com".to_owned()];
+    for i in 0..30 {
+        let email = format!("after{i}@example.com");
+        if register_status(&app, &email).await == reqwest::StatusCode::OK {
+            acknowledged.push(email);
+        }
+    }
+    assert_eq!(acknowledged.len(), 31, "the service recovers by itself once space is back");
+    let ready = app.client.get(app.url("/ready")).send().await.unwrap().status();
+    assert_eq!(ready, reqwest::StatusCode::OK);
+
+    // What a restart would find: a fresh connection sees only what was really committed.
+    let url = app.state.settings.database_url();
+    let fresh = sea_orm::Database::connect(url).await.unwrap();
+    let stored: Vec<String> = customer_accounts::entity::customer::Entity::find()
+        .all(&fresh)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.email)
+        .collect();
+    for email in &acknowledged {
+        assert!(stored.contains(email), "{email} was acknowledged and must be stored: {stored:?}");
+    }
+    assert!(!stored.iter().any(|e| e.starts_with("full")), "refused writes left nothing behind");
+}
