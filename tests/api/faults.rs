@@ -337,7 +337,7 @@ fn start_up_errors_are_one_line_naming_the_variable_without_the_password() {
 fn start_up_retries_an_unreachable_database_logging_each_attempt_then_gives_up() {
     let env = [
         ("DATABASE_URL", "postgres://app:hunter2-secret@127.0.0.1:1/shop"),
-        ("DB_CONNECT_RETRY_SECONDS", "3"),
+        ("DB_CONNECT_RETRY_SECONDS", "6"),
         ("DB_ACQUIRE_TIMEOUT_SECONDS", "1"),
     ];
     let started = Instant::now();
