@@ -2,6 +2,8 @@
 
 use std::{fmt, time::Duration};
 
+use axum::http::StatusCode;
+
 /// An input field a customer can get wrong, named once for every door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
@@ -217,6 +219,10 @@ pub enum Error {
     /// Too many attempts; try again after the given time.
     #[error("too many requests")]
     RateLimited(Duration),
+    /// The request itself cannot be read (a body that is neither JSON nor form fields, or one
+    /// nested too deep); the text says what is wrong with it.
+    #[error("bad request: {0}")]
+    BadRequest(String),
     /// The database cannot serve now (no connection within `DB_ACQUIRE_TIMEOUT_SECONDS`, a
     /// broken connection, a full disk): nothing was stored, and the same request may succeed later.
     #[error("service unavailable")]
@@ -252,12 +258,61 @@ impl Error {
     pub fn graphql_code(&self) -> &'static str {
         match self {
             Error::Invalid(_) => "BAD_USER_INPUT",
+            Error::BadRequest(_) => "BAD_REQUEST",
             Error::Unauthenticated => "UNAUTHENTICATED",
             Error::Forbidden => "FORBIDDEN",
             Error::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             Error::RateLimited(_) => "RATE_LIMITED",
             Error::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Error::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The HTTP status of this refusal, for doors that answer with one.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Error::Forbidden | Error::EmailNotVerified => StatusCode::FORBIDDEN,
+            Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// How long the client should wait before trying again, where waiting helps.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::RateLimited(after) => Some(*after),
+            Error::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
+    /// What the client is told, in English: never the cause of an internal error.
+    pub fn message(&self) -> String {
+        match self {
+            Error::Invalid(errors) => errors.first().map(FieldError::message).unwrap_or_default(),
+            Error::BadRequest(what) => what.clone(),
+            Error::Unauthenticated => "You must be logged in.".to_owned(),
+            Error::Forbidden => "You are not allowed to access this.".to_owned(),
+            Error::EmailNotVerified => "Please verify your email address first.".to_owned(),
+            Error::RateLimited(after) => {
+                format!("Too many requests; try again in {} seconds.", whole_seconds(*after))
+            }
+            Error::Unavailable(_) => "The service is temporarily unavailable; try again shortly.".to_owned(),
+            Error::Internal(_) => "Internal server error.".to_owned(),
+        }
+    }
+
+    /// Logs what the client is not shown (inside the request's span, which names its id). Each
+    /// door calls this once, where it renders the error.
+    pub fn report(&self) {
+        match self {
+            Error::Internal(source) => tracing::error!(error = ?source, "internal error"),
+            Error::Unavailable(source) => tracing::warn!(error = %source, "database unavailable"),
+            _ => {}
         }
     }
 }

@@ -82,6 +82,7 @@ pub fn router(state: AppState) -> Router {
                     )
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn(carry_request_id))
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
                 .layer(RequestBodyLimitLayer::new(max_body))
@@ -132,6 +133,23 @@ fn cors(settings: &crate::config::Settings) -> CorsLayer {
             header::RETRY_AFTER,
         ])
         .max_age(Duration::from_secs(600))
+}
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// The id of the request being answered (the `x-request-id` header, set when the client sent
+/// none); empty outside a request. Read once per request by [`carry_request_id`].
+pub fn request_id() -> String {
+    REQUEST_ID.try_with(String::clone).unwrap_or_default()
+}
+
+/// Carries the request id to everything that answers the request, errors rendered deep in a
+/// door included, without passing it down by hand.
+async fn carry_request_id(request: Request<Body>, next: Next) -> Response {
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    REQUEST_ID.scope(id.to_owned(), next.run(request)).await
 }
 
 /// Records where each request comes from: the socket's IP, or behind a trusted proxy the

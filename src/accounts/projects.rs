@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait, sea_query::Expr,
+    Set, sea_query::Expr,
 };
 
 use crate::{
@@ -28,7 +28,7 @@ pub async fn project_exists<C: ConnectionTrait>(conn: &C, id: i32) -> Result<boo
 
 /// Creates an API key for `project_id`; from then on the project requires a key.
 pub async fn create_api_key(conn: &DatabaseConnection, project_id: i32, name: &str) -> Result<NewApiKey> {
-    let txn = conn.begin().await?;
+    let txn = crate::db::begin_write(conn).await?;
     if !project_exists(&txn, project_id).await? {
         return Err(Error::internal(anyhow::anyhow!("project {project_id} does not exist")));
     }

@@ -20,7 +20,7 @@ use serde_json::json;
 
 use super::{
     guard::{self, DocumentLimits},
-    query::{Credentials, RequestId},
+    query::Credentials,
 };
 use crate::{
     accounts::Origin,
@@ -37,14 +37,11 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// 429 for a client over the `/graphql` request limit.
+/// 429 for a client over the `/graphql` request limit, worded and timed as the error says.
 pub fn too_many_requests(retry_after: std::time::Duration) -> Response {
+    let err = crate::error::Error::RateLimited(retry_after);
+    let mut response = refuse(err.status(), err.graphql_code(), &err.message());
     let seconds = crate::error::whole_seconds(retry_after);
-    let mut response = refuse(
-        StatusCode::TOO_MANY_REQUESTS,
-        "RATE_LIMITED",
-        &format!("Too many requests; try again in {seconds} seconds."),
-    );
     response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
 }
@@ -97,8 +94,7 @@ async fn execute(
         let status = if accepts_graphql_response(headers) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return refuse(status, refusal.code(), &refusal.message());
     }
-    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let request = request.data(Credentials(bearer_token(headers))).data(RequestId(request_id)).data(origin);
+    let request = request.data(Credentials(bearer_token(headers))).data(origin);
     let response = doors.schema.execute(request).await;
     let mut answer = GraphQLResponse::from(response).into_response();
     if !accepts_graphql_response(headers) {

@@ -52,7 +52,7 @@ impl Mutation {
                 errors: Vec::new(),
             }
         });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Exchanges email and password for an access token.
@@ -71,7 +71,7 @@ impl Mutation {
                 customer: Some(Customer(signed_in.customer)),
                 errors: Vec::new(),
             });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Changes the caller's own profile; only the fields given change.
@@ -95,7 +95,7 @@ impl Mutation {
         let result = accounts::update_profile(state(ctx)?, origin(ctx)?, &caller, changes)
             .await
             .map(|c| UpdateProfilePayload { customer: Some(Customer(c)), errors: Vec::new() });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Emails a password reset link to `email` if it has an account; the answer is the same either way.
@@ -110,7 +110,7 @@ impl Mutation {
                 message: Some(FORGOT_PASSWORD_MESSAGE.to_owned()),
                 errors: Vec::new(),
             });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Sets a new password with the token from a reset email; ends every session and logs in afresh.
@@ -130,7 +130,7 @@ impl Mutation {
                 customer: Some(Customer(signed_in.customer)),
                 errors: Vec::new(),
             });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Confirms the email address with the token from a verification email.
@@ -142,7 +142,7 @@ impl Mutation {
         let result = accounts::verify_email(state(ctx)?, &token)
             .await
             .map(|c| VerifyEmailPayload { customer: Some(Customer(c)), errors: Vec::new() });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Sends the caller a new verification email; the previous link stops working.
@@ -157,20 +157,20 @@ impl Mutation {
                 errors: Vec::new(),
             }
         });
-        payload(ctx, result)
+        payload(result)
     }
 
     /// Ends the caller's session; its token is refused from then on.
     async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
         let caller = require_session(ctx).await?;
-        accounts::logout(state(ctx)?, &caller).await.map_err(|e| top_level(ctx, e))?;
+        accounts::logout(state(ctx)?, &caller).await.map_err(top_level)?;
         Ok(LogoutPayload { success: true })
     }
 
     /// A fresh access token for the caller's live session, before the current one expires.
     async fn refresh_token(&self, ctx: &Context<'_>) -> async_graphql::Result<RefreshTokenPayload> {
         let caller = require_caller(ctx).await?;
-        let token = accounts::refresh(state(ctx)?, &caller).await.map_err(|e| top_level(ctx, e))?;
+        let token = accounts::refresh(state(ctx)?, &caller).await.map_err(top_level)?;
         Ok(RefreshTokenPayload { token: token.token, expires_at: token.expires_at })
     }
 }

@@ -13,9 +13,6 @@ use crate::{
 /// The bearer token of the request, if any.
 pub struct Credentials(pub Option<String>);
 
-/// The request id, to tie an `INTERNAL` answer to its log line.
-pub struct RequestId(pub String);
-
 /// Where the request comes from (credential operations are limited per client IP).
 pub fn origin<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Origin> {
     ctx.data::<Origin>()
@@ -52,52 +49,30 @@ pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
 
 /// The caller, or `UNAUTHENTICATED`.
 pub async fn require_caller(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
-    caller(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(|e| top_level(ctx, e))
+    caller(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(top_level)
 }
 
 /// The caller even with an unverified address: for verifying, resending the link and logging out.
 pub async fn require_session(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
-    session_of(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(|e| top_level(ctx, e))
+    session_of(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(top_level)
 }
 
 /// A domain error as a top-level GraphQL error with `extensions.code`; internals are logged, not shown.
-pub fn top_level(ctx: &Context<'_>, err: Error) -> async_graphql::Error {
-    let request_id = ctx.data_opt::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let message = match &err {
-        Error::Internal(source) => {
-            tracing::error!(request_id = %request_id, error = ?source, "internal error");
-            "Internal server error.".to_owned()
-        }
-        Error::Unavailable(source) => {
-            tracing::warn!(request_id = %request_id, error = %source, "database unavailable");
-            "The service is temporarily unavailable; try again shortly.".to_owned()
-        }
-        Error::Unauthenticated => "You must be logged in.".to_owned(),
-        Error::Forbidden => "You are not allowed to access this.".to_owned(),
-        Error::EmailNotVerified => "Please verify your email address first.".to_owned(),
-        Error::RateLimited(after) => {
-            format!("Too many requests; try again in {} seconds.", crate::error::whole_seconds(*after))
-        }
-        Error::Invalid(errors) => errors.first().map(|e| e.message()).unwrap_or_default(),
-    };
-    let code = err.graphql_code();
-    async_graphql::Error::new(message).extend_with(|_, ext| {
-        ext.set("code", code);
+pub fn top_level(err: Error) -> async_graphql::Error {
+    err.report();
+    async_graphql::Error::new(err.message()).extend_with(|_, ext| {
+        ext.set("code", err.graphql_code());
         if let Error::Internal(_) = err {
-            ext.set("requestId", request_id.clone());
+            ext.set("requestId", crate::http::request_id());
         }
-        match err {
-            Error::RateLimited(after) => ext.set("retryAfter", crate::error::whole_seconds(after)),
-            Error::Unavailable(_) => {
-                ext.set("retryAfter", crate::error::whole_seconds(crate::error::UNAVAILABLE_RETRY_AFTER));
-            }
-            _ => {}
+        if let Some(after) = err.retry_after() {
+            ext.set("retryAfter", crate::error::whole_seconds(after));
         }
     })
 }
 
 /// Expected failures into the payload's `errors`; everything else top-level.
-pub fn payload<P: Payload>(ctx: &Context<'_>, result: Result<P, Error>) -> async_graphql::Result<P> {
+pub fn payload<P: Payload>(result: Result<P, Error>) -> async_graphql::Result<P> {
     match result {
         Ok(payload) => Ok(payload),
         Err(Error::Invalid(errors)) => {
@@ -105,7 +80,7 @@ pub fn payload<P: Payload>(ctx: &Context<'_>, result: Result<P, Error>) -> async
             *payload.errors_mut() = errors.into_iter().map(UserError::from).collect();
             Ok(payload)
         }
-        Err(other) => Err(top_level(ctx, other)),
+        Err(other) => Err(top_level(other)),
     }
 }
 
@@ -116,13 +91,13 @@ pub struct Query;
 impl Query {
     /// The logged-in customer, or null without a valid token.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
-        let caller = caller(ctx).await.map_err(|e| top_level(ctx, e))?;
+        let caller = caller(ctx).await.map_err(top_level)?;
         Ok(caller.map(|c| Customer(c.customer)))
     }
 
     /// A customer by id: only one's own; any other id is `FORBIDDEN`, whether or not it exists.
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
         let caller = require_caller(ctx).await?;
-        accounts::customer_by_id(&caller, &id).map(|c| Some(Customer(c))).map_err(|e| top_level(ctx, e))
+        accounts::customer_by_id(&caller, &id).map(|c| Some(Customer(c))).map_err(top_level)
     }
 }

@@ -138,7 +138,7 @@ impl Customer {
         accounts::group(state, self.0.customer_group_id)
             .await
             .map(CustomerGroup::from)
-            .map_err(|e| super::query::top_level(ctx, e))
+            .map_err(super::query::top_level)
     }
     /// When the customer proved they read this address; null until then.
     async fn email_verified_at(&self) -> Option<DateTime<Utc>> {

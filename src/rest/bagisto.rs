@@ -4,28 +4,21 @@ use axum::{
     Extension, Router,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    response::{IntoResponse, Response},
+    response::Response,
     routing::{get, post, put},
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{
-    Fields, MalformedBody, SESSION_COOKIE, credential, internal, json_response,
-    laravel::{self, bagisto_name},
-    malformed, openapi, retry_after,
-};
+use super::{Bagisto, Fields, SESSION_COOKIE, credential, json_response, openapi};
 use crate::{
     accounts::{self, DEFAULT_PROJECT_ID, Gender, Origin, ProfileChanges, Registration, ResetRequest},
     auth::{Authenticated, Password, session},
     entity::customer,
-    error::{Code, Error},
+    error::Error,
     http::Doors,
 };
-
-/// Bagisto's words for an unverified address, at login and on every other call.
-const VERIFY_FIRST: &str = "Please verify your email address before logging in.";
 
 fn routes() -> Router<Doors> {
     Router::new()
@@ -103,43 +96,6 @@ async fn shape(doors: &Doors, customer: customer::Model) -> Result<Value, Error>
     serde_json::to_value(shaped).map_err(Error::internal)
 }
 
-/// A domain error in Bagisto's shapes.
-fn refuse(err: Error, headers: &HeaderMap) -> Response {
-    match err {
-        Error::Invalid(errors)
-            if errors.iter().any(|e| e.code == Code::InvalidCredentials && e.field.is_none()) =>
-        {
-            json_response(StatusCode::UNAUTHORIZED, json!({ "error": "Invalid Email or Password" }))
-        }
-        Error::Invalid(errors) if errors.iter().any(|e| e.code == Code::EmailNotVerified) => {
-            json_response(StatusCode::UNAUTHORIZED, json!({ "error": VERIFY_FIRST }))
-        }
-        Error::Invalid(errors) => json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Value::Object(laravel::errors_body(&errors, bagisto_name)),
-        ),
-        Error::Unauthenticated => {
-            json_response(StatusCode::UNAUTHORIZED, json!({ "error": "Unauthenticated" }))
-        }
-        Error::Forbidden => json_response(StatusCode::FORBIDDEN, json!({ "message": "Invalid Request." })),
-        Error::EmailNotVerified => json_response(StatusCode::FORBIDDEN, json!({ "error": VERIFY_FIRST })),
-        Error::RateLimited(after) => {
-            let mut response =
-                json_response(StatusCode::TOO_MANY_REQUESTS, json!({ "error": "Too Many Attempts." }));
-            retry_after(&mut response, after);
-            response
-        }
-        Error::Unavailable(_) => super::unavailable(&err, json!({ "message": "Service Unavailable" })),
-        Error::Internal(_) => {
-            let request_id = internal(&err, headers);
-            json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "message": "Server Error", "request_id": request_id }),
-            )
-        }
-    }
-}
-
 /// The session a legacy credential names, verified address or not (logout takes any).
 async fn session_of(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
     let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
@@ -164,9 +120,8 @@ async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authent
 pub(super) async fn register(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
-    headers: HeaderMap,
     fields: Fields,
-) -> Response {
+) -> Result<Response, Bagisto> {
     let registration = Registration {
         email: fields.text("email").unwrap_or_default(),
         first_name: fields.text("first_name").unwrap_or_default(),
@@ -178,12 +133,8 @@ pub(super) async fn register(
         date_of_birth: fields.text("date_of_birth"),
         ..Registration::new(DEFAULT_PROJECT_ID)
     };
-    match accounts::register(&doors.state, &origin, registration).await {
-        Ok(_) => {
-            json_response(StatusCode::OK, json!({ "message": "Your account has been created successfully." }))
-        }
-        Err(err) => refuse(err, &headers),
-    }
+    accounts::register(&doors.state, &origin, registration).await?;
+    Ok(json_response(StatusCode::OK, json!({ "message": "Your account has been created successfully." })))
 }
 
 /// The original service answered registration on both paths.
@@ -198,10 +149,9 @@ pub(super) async fn register(
 pub(super) async fn register_unversioned(
     state: State<Doors>,
     origin: Extension<Origin>,
-    headers: HeaderMap,
     fields: Fields,
-) -> Response {
-    register(state, origin, headers, fields).await
+) -> Result<Response, Bagisto> {
+    register(state, origin, fields).await
 }
 
 #[utoipa::path(post, path = "/api/customer/login", tag = "bagisto",
@@ -217,35 +167,24 @@ pub(super) async fn register_unversioned(
 pub(super) async fn login(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
-    headers: HeaderMap,
     fields: Fields,
-) -> Response {
+) -> Result<Response, Bagisto> {
     // `?token=true` selects the JWT guard; without it, the cookie guard.
     let jwt_guard = fields.text("token").is_some_and(|t| matches!(t.as_str(), "true" | "1"));
     let email = fields.text("email").unwrap_or_default();
     let password = Password::new(fields.text("password").unwrap_or_default());
-    let signed_in = match accounts::login(&doors.state, &origin, DEFAULT_PROJECT_ID, &email, &password).await
-    {
-        Ok(signed_in) => signed_in,
-        Err(err) => return refuse(err, &headers),
-    };
-    let data = match shape(&doors, signed_in.customer).await {
-        Ok(data) => data,
-        Err(err) => return refuse(err, &headers),
-    };
+    let signed_in = accounts::login(&doors.state, &origin, DEFAULT_PROJECT_ID, &email, &password).await?;
+    let data = shape(&doors, signed_in.customer).await?;
     if jwt_guard {
         let body =
             json!({ "token": signed_in.token.token, "message": "Logged in successfully.", "data": data });
-        return json_response(StatusCode::OK, body);
+        return Ok(json_response(StatusCode::OK, body));
     }
-    let cookie_value = match accounts::opaque_token(&doors.state, signed_in.session_id).await {
-        Ok(value) => value,
-        Err(err) => return refuse(err, &headers),
-    };
+    let cookie_value = accounts::opaque_token(&doors.state, signed_in.session_id).await?;
     let body = json!({ "token": true, "message": "Logged in successfully.", "data": data });
     let mut response = json_response(StatusCode::OK, body);
     set_cookie(&mut response, &doors, &cookie_value, doors.state.settings.session_ttl().as_secs());
-    response
+    Ok(response)
 }
 
 fn set_cookie(response: &mut Response, doors: &Doors, value: &str, max_age: u64) {
@@ -265,15 +204,14 @@ fn set_cookie(response: &mut Response, doors: &Doors, value: &str, max_age: u64)
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ),
     security(("bearer" = []), ("cookie" = [])))]
-pub(super) async fn me(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
-    let result = async {
-        let caller = caller(&doors, &headers, &uri).await?;
-        shape(&doors, caller.customer).await
-    };
-    match result.await {
-        Ok(data) => json_response(StatusCode::OK, json!({ "data": data })),
-        Err(err) => refuse(err, &headers),
-    }
+pub(super) async fn me(
+    State(doors): State<Doors>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, Bagisto> {
+    let caller = caller(&doors, &headers, &uri).await?;
+    let data = shape(&doors, caller.customer).await?;
+    Ok(json_response(StatusCode::OK, json!({ "data": data })))
 }
 
 #[utoipa::path(get, path = "/api/customers/{id}", tag = "bagisto",
@@ -290,18 +228,13 @@ pub(super) async fn customer_by_id(
     Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
-) -> Response {
+) -> Result<Response, Bagisto> {
     if id.parse::<i64>().is_err() {
-        return json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found." }));
+        return Ok(json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found." })));
     }
-    let result = async {
-        let caller = caller(&doors, &headers, &uri).await?;
-        shape(&doors, accounts::customer_by_id(&caller, &id)?).await
-    };
-    match result.await {
-        Ok(data) => json_response(StatusCode::OK, json!({ "data": data })),
-        Err(err) => refuse(err, &headers),
-    }
+    let caller = caller(&doors, &headers, &uri).await?;
+    let data = shape(&doors, accounts::customer_by_id(&caller, &id)?).await?;
+    Ok(json_response(StatusCode::OK, json!({ "data": data })))
 }
 
 #[utoipa::path(put, path = "/api/customer/profile", tag = "bagisto",
@@ -319,7 +252,7 @@ pub(super) async fn update_profile(
     headers: HeaderMap,
     uri: Uri,
     fields: Fields,
-) -> Response {
+) -> Result<Response, Bagisto> {
     let optional = |key: &str| fields.has(key).then(|| fields.text(key));
     let changes = ProfileChanges {
         first_name: fields.text("first_name"),
@@ -335,18 +268,11 @@ pub(super) async fn update_profile(
             .filter(|p| !p.is_empty())
             .map(Password::new),
     };
-    let result = async {
-        let caller = caller(&doors, &headers, &uri).await?;
-        let updated = accounts::update_profile(&doors.state, &origin, &caller, changes).await?;
-        shape(&doors, updated).await
-    };
-    match result.await {
-        Ok(data) => json_response(
-            StatusCode::OK,
-            json!({ "message": "Your account has been updated successfully.", "data": data }),
-        ),
-        Err(err) => refuse(err, &headers),
-    }
+    let caller = caller(&doors, &headers, &uri).await?;
+    let updated = accounts::update_profile(&doors.state, &origin, &caller, changes).await?;
+    let data = shape(&doors, updated).await?;
+    let body = json!({ "message": "Your account has been updated successfully.", "data": data });
+    Ok(json_response(StatusCode::OK, body))
 }
 
 #[utoipa::path(get, path = "/api/customer/logout", tag = "bagisto",
@@ -355,20 +281,16 @@ pub(super) async fn update_profile(
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ))]
-pub(super) async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
-    let result = async {
-        let caller = session_of(&doors, &headers, &uri).await?;
-        accounts::logout(&doors.state, &caller).await
-    };
-    match result.await {
-        Ok(()) => {
-            let mut response =
-                json_response(StatusCode::OK, json!({ "message": "Logged out successfully!" }));
-            set_cookie(&mut response, &doors, "", 0);
-            response
-        }
-        Err(err) => refuse(err, &headers),
-    }
+pub(super) async fn logout(
+    State(doors): State<Doors>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, Bagisto> {
+    let caller = session_of(&doors, &headers, &uri).await?;
+    accounts::logout(&doors.state, &caller).await?;
+    let mut response = json_response(StatusCode::OK, json!({ "message": "Logged out successfully!" }));
+    set_cookie(&mut response, &doors, "", 0);
+    Ok(response)
 }
 
 /// Logout is accepted as POST as well.
@@ -378,7 +300,11 @@ pub(super) async fn logout(State(doors): State<Doors>, headers: HeaderMap, uri: 
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ))]
-pub(super) async fn logout_post(state: State<Doors>, headers: HeaderMap, uri: Uri) -> Response {
+pub(super) async fn logout_post(
+    state: State<Doors>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, Bagisto> {
     logout(state, headers, uri).await
 }
 
@@ -393,28 +319,19 @@ pub(super) async fn logout_post(state: State<Doors>, headers: HeaderMap, uri: Ur
 pub(super) async fn forgot_password(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
-    headers: HeaderMap,
     fields: Fields,
-) -> Response {
+) -> Result<Response, Bagisto> {
     let email = fields.text("email").unwrap_or_default();
-    match accounts::forgot_password(&doors.state, &origin, DEFAULT_PROJECT_ID, &email).await {
-        Ok(ResetRequest::UnknownEmail) if doors.state.settings.legacy_reveal_unknown_email => json_response(
+    let request = accounts::forgot_password(&doors.state, &origin, DEFAULT_PROJECT_ID, &email).await?;
+    Ok(match request {
+        ResetRequest::UnknownEmail if doors.state.settings.legacy_reveal_unknown_email => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({ "error": "We can't find a user with that e-mail address." }),
         ),
-        Ok(_) => {
+        _ => {
             json_response(StatusCode::OK, json!({ "message": "We have e-mailed your password reset link!" }))
         }
-        Err(err) => refuse(err, &headers),
-    }
-}
-
-/// A body that is neither JSON nor form fields: a 400 in Bagisto's shape (the webshop handler
-/// takes the rejection itself to answer in its own).
-impl IntoResponse for MalformedBody {
-    fn into_response(self) -> Response {
-        malformed(&self, false)
-    }
+    })
 }
 
 /// The document's examples send forgot-password as GET with a query string.
@@ -428,8 +345,7 @@ impl IntoResponse for MalformedBody {
 pub(super) async fn forgot_password_get(
     state: State<Doors>,
     origin: Extension<Origin>,
-    headers: HeaderMap,
     fields: Fields,
-) -> Response {
-    forgot_password(state, origin, headers, fields).await
+) -> Result<Response, Bagisto> {
+    forgot_password(state, origin, fields).await
 }

@@ -5,18 +5,20 @@ mod bagisto;
 mod input;
 mod laravel;
 mod openapi;
+mod refusal;
 mod webshop;
 
 use axum::{
     Router,
-    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    http::{HeaderMap, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{auth::extractor::bearer_token, error::Error, http::Doors};
 
 pub use input::{Fields, MalformedBody};
+pub use refusal::{Bagisto, Webshop};
 
 /// The cookie of the Bagisto customer guard.
 pub const SESSION_COOKIE: &str = "customer_session";
@@ -55,40 +57,6 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// `Retry-After` in whole seconds (at least 1).
-pub fn retry_after(response: &mut Response, after: std::time::Duration) {
-    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(crate::error::whole_seconds(after)));
-}
-
-/// Logs an internal error under the request id; the client sees only that id.
-pub fn internal(err: &Error, headers: &HeaderMap) -> String {
-    let request_id = headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    if let Error::Internal(source) = err {
-        tracing::error!(request_id = %request_id, error = ?source, "internal error");
-    }
-    request_id
-}
-
-/// 503 with `Retry-After` for a database that cannot be reached, logged without a stack of detail.
-pub fn unavailable(err: &Error, body: Value) -> Response {
-    if let Error::Unavailable(source) = err {
-        tracing::warn!(error = %source, "database unavailable");
-    }
-    let mut response = json_response(StatusCode::SERVICE_UNAVAILABLE, body);
-    retry_after(&mut response, crate::error::UNAVAILABLE_RETRY_AFTER);
-    response
-}
-
-/// The answer to a body that is not JSON or form fields.
-pub fn malformed(body: &MalformedBody, webshop: bool) -> Response {
-    let status = StatusCode::BAD_REQUEST;
-    if webshop {
-        json_response(status, json!({ "error": true, "message": body.0 }))
-    } else {
-        json_response(status, json!({ "message": body.0 }))
-    }
-}
-
 /// Refuses a state-changing Bagisto request sent by a page of a foreign origin (login CSRF: a
 /// hostile page posting a form to `/api/customer/login` would log the victim into the
 /// attacker's account under the cookie guard). Requests without `Origin` (server-side clients)
@@ -105,7 +73,7 @@ pub async fn same_origin_pages(
         .get(header::ORIGIN)
         .map(|origin| origin.to_str().map_or(true, |o| !doors.state.page_origins.iter().any(|p| p == o)));
     if changes_state && !bearer && foreign == Some(true) {
-        return json_response(StatusCode::FORBIDDEN, json!({ "message": "Invalid Request." }));
+        return Bagisto(Error::Forbidden).into_response();
     }
     next.run(request).await
 }
@@ -123,14 +91,8 @@ pub async fn rate_limit(
         next,
         |ip| doors.state.limits.request(ip),
         |after| {
-            let body = if webshop {
-                json!({ "error": true, "message": "Too many requests." })
-            } else {
-                json!({ "error": "Too Many Attempts." })
-            };
-            let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, body);
-            retry_after(&mut response, after);
-            response
+            let err = Error::RateLimited(after);
+            if webshop { Webshop(err).into_response() } else { Bagisto(err).into_response() }
         },
     )
     .await

@@ -9,11 +9,7 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-use super::{
-    Fields, MalformedBody, internal, json_response,
-    laravel::{self, webshop_name},
-    malformed, openapi, retry_after,
-};
+use super::{Fields, MalformedBody, Webshop, json_response, openapi};
 use crate::{
     accounts::{self, Address, Origin, Registration, WebshopDetails},
     auth::{Password, extractor::bearer_token},
@@ -26,42 +22,6 @@ const CREATED: &str = "Account created. Check your email to verify your address.
 
 pub(super) fn routes() -> Router<Doors> {
     Router::new().route(PATH, post(register))
-}
-
-/// A domain error in the webshop API's shapes.
-fn refuse(err: Error, headers: &HeaderMap) -> Response {
-    match err {
-        Error::Invalid(errors) => {
-            let mut body = laravel::errors_body(&errors, webshop_name);
-            body.insert("error".into(), Value::Bool(true));
-            json_response(StatusCode::UNPROCESSABLE_ENTITY, Value::Object(body))
-        }
-        Error::EmailNotVerified => json_response(
-            StatusCode::FORBIDDEN,
-            json!({ "error": true, "message": "Please verify your email address first." }),
-        ),
-        Error::Unauthenticated | Error::Forbidden => {
-            json_response(StatusCode::UNAUTHORIZED, json!({ "error": true, "message": "Unauthenticated." }))
-        }
-        Error::RateLimited(after) => {
-            let mut response = json_response(
-                StatusCode::TOO_MANY_REQUESTS,
-                json!({ "error": true, "message": "Too many requests." }),
-            );
-            retry_after(&mut response, after);
-            response
-        }
-        Error::Unavailable(_) => {
-            super::unavailable(&err, json!({ "error": true, "message": "Service Unavailable" }))
-        }
-        Error::Internal(_) => {
-            let request_id = internal(&err, headers);
-            json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": true, "message": "Server Error", "request_id": request_id }),
-            )
-        }
-    }
 }
 
 /// `project_id` as an integer, or the refusal a client of this API expects.
@@ -116,55 +76,45 @@ pub(super) async fn register(
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
     fields: Result<Fields, MalformedBody>,
-) -> Response {
-    let fields = match fields {
-        Ok(fields) => fields,
-        Err(body) => return malformed(&body, true),
+) -> Result<Response, Webshop> {
+    let fields = fields?;
+    let project_id = project_id(&fields)?;
+    // The storefront's project API key, when the project has any.
+    accounts::authorize_project(&doors.state, project_id, bearer_token(&headers).as_deref()).await?;
+    let registration = Registration {
+        email: fields.text("email").unwrap_or_default(),
+        first_name: fields.text("firstname").unwrap_or_default(),
+        last_name: fields.text("lastname").unwrap_or_default(),
+        names_required: false,
+        password: Password::new(fields.text("password").unwrap_or_default()),
+        password_confirmation: Password::new(fields.text("password").unwrap_or_default()),
+        phone: fields.text("phone"),
+        webshop: Some(WebshopDetails {
+            account_type: fields.text("account_type"),
+            company: fields.text("company"),
+            tax_number: fields.text("tax_number"),
+            cart_reminder_consent: consent(&fields)?,
+            default_billing: address(&fields),
+        }),
+        ..Registration::new(project_id)
     };
-    let result = async {
-        let project_id = project_id(&fields)?;
-        // The storefront's project API key, when the project has any.
-        accounts::authorize_project(&doors.state, project_id, bearer_token(&headers).as_deref()).await?;
-        let registration = Registration {
-            email: fields.text("email").unwrap_or_default(),
-            first_name: fields.text("firstname").unwrap_or_default(),
-            last_name: fields.text("lastname").unwrap_or_default(),
-            names_required: false,
-            password: Password::new(fields.text("password").unwrap_or_default()),
-            password_confirmation: Password::new(fields.text("password").unwrap_or_default()),
-            phone: fields.text("phone"),
-            webshop: Some(WebshopDetails {
-                account_type: fields.text("account_type"),
-                company: fields.text("company"),
-                tax_number: fields.text("tax_number"),
-                cart_reminder_consent: consent(&fields)?,
-                default_billing: address(&fields),
-            }),
-            ..Registration::new(project_id)
-        };
-        let signed_in = accounts::register(&doors.state, &origin, registration).await?;
-        let token = accounts::opaque_token(&doors.state, signed_in.session_id).await?;
-        Ok::<_, Error>((signed_in.customer, token))
-    };
-    match result.await {
-        Ok((customer, token)) => {
-            let customer = json!({
-                "id": customer.id,
-                "email": customer.email,
-                "firstname": customer.first_name,
-                "lastname": customer.last_name,
-                "email_verified_at": customer.email_verified_at,
-            });
-            // The document's field table and its example disagree; clients exist for both.
-            let body = json!({
-                "error": false,
-                "message": CREATED,
-                "data": { "customer": customer, "token": token },
-                "customer": customer,
-                "token": token,
-            });
-            json_response(StatusCode::CREATED, body)
-        }
-        Err(err) => refuse(err, &headers),
-    }
+    let signed_in = accounts::register(&doors.state, &origin, registration).await?;
+    let token = accounts::opaque_token(&doors.state, signed_in.session_id).await?;
+    let customer = signed_in.customer;
+    let customer = json!({
+        "id": customer.id,
+        "email": customer.email,
+        "firstname": customer.first_name,
+        "lastname": customer.last_name,
+        "email_verified_at": customer.email_verified_at,
+    });
+    // The document's field table and its example disagree; clients exist for both.
+    let body = json!({
+        "error": false,
+        "message": CREATED,
+        "data": { "customer": customer, "token": token },
+        "customer": customer,
+        "token": token,
+    });
+    Ok(json_response(StatusCode::CREATED, body))
 }

