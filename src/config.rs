@@ -7,52 +7,48 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-/// Every environment variable the service reads; nothing else is looked at.
-pub const VARIABLES: &[&str] = &[
-    "APP_ENV",
-    "DATABASE_URL",
-    "DATA_DIR",
-    "LISTEN_ADDR",
-    "PUBLIC_URL",
-    "JWT_SECRET",
-    "JWT_TTL_SECONDS",
-    "SESSION_TTL_SECONDS",
-    "PASSWORD_MIN_LENGTH",
-    "HASH_CONCURRENCY",
-    "MAX_BODY_BYTES",
-    "REQUEST_TIMEOUT_SECONDS",
-    "HEADER_READ_TIMEOUT_SECONDS",
-    "GRAPHQL_MAX_DEPTH",
-    "GRAPHQL_MAX_COMPLEXITY",
-    "GRAPHQL_INTROSPECTION",
-    "GRAPHIQL",
-    "LOG_FORMAT",
-    "DB_MAX_CONNECTIONS",
-    "DB_ACQUIRE_TIMEOUT_SECONDS",
-    "DB_CONNECT_RETRY_SECONDS",
-    "SMTP_URL",
-    "MAIL_DIR",
-    "MAIL_FROM",
-    "SHOP_NAME",
-    "RESET_TOKEN_TTL_SECONDS",
-    "VERIFICATION_TOKEN_TTL_SECONDS",
-    "REQUIRE_EMAIL_VERIFICATION",
-    "MAIL_RESEND_COOLDOWN_SECONDS",
-    "MAIL_POLL_INTERVAL_MS",
-    "MAIL_RETRY_BASE_MS",
-    "MAIL_MAX_ATTEMPTS",
-    "MAIL_SEND_TIMEOUT_SECONDS",
-    "MAIL_GIVE_UP_AFTER_SECONDS",
-    "RATE_LIMIT_PER_MINUTE",
-    "AUTH_RATE_LIMIT_PER_MINUTE",
-    "GRAPHQL_RATE_LIMIT_PER_MINUTE",
-    "RATE_LIMIT_WINDOW_SECONDS",
-    "LOGIN_FAILURES_PER_EMAIL",
-    "LOGIN_FAILURE_WINDOW_SECONDS",
-    "TRUSTED_PROXIES",
-    "LEGACY_REVEAL_UNKNOWN_EMAIL",
-    "CORS_ALLOWED_ORIGINS",
-];
+/// Every environment variable the service reads, and nothing else: one per [`Settings`] field,
+/// named after it (`mail_from` is `MAIL_FROM`). Derived from the struct itself, so a setting
+/// cannot be declared and then never read.
+pub fn variables() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| settings_fields().iter().map(|field| field.to_uppercase()).collect())
+}
+
+/// The field names serde's derive gives `Settings`, read by a deserializer that only listens.
+fn settings_fields() -> &'static [&'static str] {
+    use serde::de::{Error as _, Visitor, value::Error};
+
+    struct Listener(Option<&'static [&'static str]>);
+
+    impl<'de> serde::Deserializer<'de> for &mut Listener {
+        type Error = Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+            Err(Error::custom("listens for a struct only"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Error> {
+            self.0 = Some(fields);
+            Err(Error::custom("heard the fields"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    let mut listener = Listener(None);
+    let _ = Settings::deserialize(&mut listener);
+    listener.0.unwrap_or_default()
+}
 
 /// The shortest HS256 secret accepted: 256 bits, as RFC 7518 asks of an HMAC key.
 pub const MIN_JWT_SECRET_BYTES: usize = 32;
@@ -280,7 +276,8 @@ impl Settings {
         {
             return Err(refuse(".env", err.to_string()));
         }
-        let settings: Settings = Figment::from(Env::raw().only(VARIABLES)).extract().map_err(|err| {
+        let names: Vec<&str> = variables().iter().map(String::as_str).collect();
+        let settings: Settings = Figment::from(Env::raw().only(&names)).extract().map_err(|err| {
             let variable = err.path.join("_").to_uppercase();
             refuse(if variable.is_empty() { "environment" } else { &variable }, err.kind.to_string())
         })?;
@@ -480,6 +477,42 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The variables the README's configuration table documents, in its order.
+    fn documented() -> Vec<String> {
+        let readme = include_str!("../README.md");
+        let section = readme.split("## Configuration").nth(1).unwrap_or_default();
+        let section = section.split("\n## ").next().unwrap_or_default();
+        section
+            .lines()
+            .filter_map(|line| line.strip_prefix("| `"))
+            .filter_map(|line| line.split_once('`').map(|(name, _)| name.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn every_setting_is_read_from_its_variable_and_documented_in_the_readme() {
+        let mut read: Vec<String> = variables().to_vec();
+        // Read by tracing-subscriber's filter, not by Settings.
+        let mut documented: Vec<String> = documented().into_iter().filter(|v| v != "RUST_LOG").collect();
+        assert!(read.contains(&"MAIL_FROM".to_owned()) && read.len() > 40, "{read:?}");
+        read.sort();
+        documented.sort();
+        assert_eq!(read, documented, "the README's table and Settings must list the same variables");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure type, not ours.
+    fn a_variable_from_the_environment_reaches_its_setting() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("MAIL_SEND_TIMEOUT_SECONDS", "7");
+            jail.set_env("SHOP_NAME", "Read");
+            let names: Vec<&str> = variables().iter().map(String::as_str).collect();
+            let settings: Settings = Figment::from(Env::raw().only(&names)).extract()?;
+            assert_eq!((settings.mail_send_timeout_seconds, settings.shop_name.as_str()), (7, "Read"));
+            Ok(())
+        });
+    }
 
     #[test]
     fn passwords_are_redacted_even_from_urls_that_do_not_parse() {

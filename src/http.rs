@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
     let settings = &state.settings;
     let max_body = settings.max_body_bytes;
     let timeout = Duration::from_secs(settings.request_timeout_seconds);
-    let cors = cors(settings);
+    let cors = cors(&state);
     let doors = Doors { schema: graphql::build(state.clone()), state };
 
     let rest =
@@ -104,10 +104,9 @@ pub fn router(state: AppState) -> Router {
 
 /// Browser pages of the configured storefront origins may call the API with a bearer token;
 /// everyone else gets no CORS headers (the browser's same-origin rule stands).
-fn cors(settings: &crate::config::Settings) -> CorsLayer {
-    let origins: Vec<HeaderValue> = settings
-        .cors_allowed_origins()
-        .unwrap_or_default()
+fn cors(state: &AppState) -> CorsLayer {
+    let origins: Vec<HeaderValue> = state
+        .storefront_origins
         .iter()
         .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();

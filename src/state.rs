@@ -34,8 +34,10 @@ pub struct Parts {
     pub limits: Limits,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `CORS_ALLOWED_ORIGINS`, parsed: storefront pages that may call the API from a browser.
+    pub storefront_origins: Vec<String>,
     /// Origins whose pages may send cookie-authenticated requests: `PUBLIC_URL`'s and the
-    /// configured storefront origins.
+    /// storefront origins.
     pub page_origins: Vec<String>,
 }
 
@@ -67,9 +69,10 @@ impl AppState {
         let limits = Limits::new(&settings);
         let trusted_proxies =
             settings.trusted_proxies().map_err(|bad| anyhow::anyhow!("TRUSTED_PROXIES: {bad}"))?;
-        let mut page_origins =
+        let storefront_origins =
             settings.cors_allowed_origins().map_err(|bad| anyhow::anyhow!("CORS_ALLOWED_ORIGINS: {bad}"))?;
         let public = url::Url::parse(&settings.public_url())?;
+        let mut page_origins = storefront_origins.clone();
         page_origins.push(public.origin().ascii_serialization());
         Ok(Self(Arc::new(Parts {
             settings,
@@ -79,6 +82,7 @@ impl AppState {
             mail,
             limits,
             trusted_proxies,
+            storefront_origins,
             page_origins,
         })))
     }

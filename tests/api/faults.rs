@@ -289,7 +289,7 @@ async fn twenty_concurrent_reset_requests_for_one_account_queue_one_email() {
 /// code, standard error and standard output.
 fn start_binary(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String, String) {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"));
-    for variable in customer_accounts::config::VARIABLES {
+    for variable in customer_accounts::config::variables() {
         command.env_remove(variable);
     }
     command.envs(env.iter().copied()).env("LOG_FORMAT", "json");
