@@ -105,11 +105,8 @@ pub fn router(state: AppState) -> Router {
 /// Browser pages of the configured storefront origins may call the API with a bearer token;
 /// everyone else gets no CORS headers (the browser's same-origin rule stands).
 fn cors(state: &AppState) -> CorsLayer {
-    let origins: Vec<HeaderValue> = state
-        .storefront_origins
-        .iter()
-        .filter_map(|origin| HeaderValue::from_str(origin).ok())
-        .collect();
+    let origins: Vec<HeaderValue> =
+        state.storefront_origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
     if origins.is_empty() {
         return CorsLayer::new();
     }

@@ -7,6 +7,7 @@ mod m20261123_000002_mail;
 mod m20261123_000003_legacy;
 mod m20261124_000004_project_keys;
 mod m20261201_000005_readiness_probe;
+mod m20261201_000006_reset_requests;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_legacy::Migration),
             Box::new(m20261124_000004_project_keys::Migration),
             Box::new(m20261201_000005_readiness_probe::Migration),
+            Box::new(m20261201_000006_reset_requests::Migration),
         ]
     }
 }

@@ -11,7 +11,7 @@ use crate::{
         one_time::{self, Purpose},
         session,
     },
-    entity::customer,
+    entity::{customer, reset_request},
     error::{Code, Error, Field, Result},
     mail::{Letter, outbox},
     state::AppState,
@@ -28,14 +28,12 @@ pub enum ResetRequest {
     UnknownEmail,
 }
 
-/// How long after answering a reset request its work starts.
-const OFF_PATH_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
-
 /// Emails a reset link if `email` has an active account in `project_id`.
 ///
-/// Known and unknown addresses cost the request the same work (one lookup); what a known address
-/// adds (the cooldown check, the token, the outbox row) runs after the answer, so its timing does
-/// not tell which addresses have accounts.
+/// Known and unknown addresses cost the same work: one write transaction that looks the address
+/// up, checks and records the request for the cooldown (per address, known or not), and only for
+/// a known address outside the cooldown adds the token and the letter. The cooldown is decided
+/// inside that transaction, under a per-address lock, so N concurrent requests queue one link.
 pub async fn forgot_password(
     state: &AppState,
     origin: &Origin,
@@ -47,49 +45,66 @@ pub async fn forgot_password(
     let email = checks.email(Field::Email, email);
     checks.finish()?;
     let Some(email) = email else { return Ok(ResetRequest::UnknownEmail) };
-    let Some(customer) = customer::Entity::find()
-        .filter(customer::Column::ProjectId.eq(project_id))
-        .filter(customer::Column::EmailNormalized.eq(&email.normalized))
-        .one(&state.db)
-        .await?
-        .filter(customer::Model::is_active)
-    else {
-        return Ok(ResetRequest::UnknownEmail);
-    };
-    let state = state.clone();
-    tokio::spawn(async move {
-        // Started after the answer is out, so its CPU and queries are not charged to this
-        // request's timing but to whichever request happens to run later.
-        tokio::time::sleep(OFF_PATH_DELAY).await;
-        if let Err(Error::Internal(err)) = send_reset_link(&state, &customer).await {
-            tracing::error!(error = ?err, customer_id = customer.id, "queueing a password reset link failed");
-        }
-    });
-    Ok(ResetRequest::Sent)
-}
-
-/// Queues a reset link for `customer` unless one was issued within the cooldown. The cooldown is
-/// decided inside the write transaction, under a per-customer lock, so N concurrent requests
-/// queue one link.
-async fn send_reset_link(state: &AppState, customer: &customer::Model) -> Result<()> {
     let now = Utc::now();
     let cooldown = chrono::Duration::seconds(state.settings.mail_resend_cooldown_seconds as i64);
     let txn = crate::db::begin_write(&state.db).await?;
-    crate::db::lock_key(&txn, &format!("reset:{}", customer.id)).await?;
-    if one_time::issued_since(&txn, customer.id, Purpose::PasswordReset, now - cooldown).await? {
-        return Ok(());
+    crate::db::lock_key(&txn, &format!("reset:{project_id}:{}", email.normalized)).await?;
+    let customer = customer::Entity::find()
+        .filter(customer::Column::ProjectId.eq(project_id))
+        .filter(customer::Column::EmailNormalized.eq(&email.normalized))
+        .one(&txn)
+        .await?
+        .filter(customer::Model::is_active);
+    let recent = reset_request::Entity::find()
+        .filter(reset_request::Column::ProjectId.eq(project_id))
+        .filter(reset_request::Column::EmailNormalized.eq(&email.normalized))
+        .filter(reset_request::Column::CreatedAt.gt(now - cooldown))
+        .one(&txn)
+        .await?;
+    reset_request::Entity::delete_many()
+        .filter(reset_request::Column::ProjectId.eq(project_id))
+        .filter(reset_request::Column::EmailNormalized.eq(&email.normalized))
+        .filter(reset_request::Column::CreatedAt.lte(now - cooldown))
+        .exec(&txn)
+        .await?;
+    let queued = if recent.is_none() {
+        reset_request::ActiveModel {
+            project_id: Set(project_id),
+            email_normalized: Set(email.normalized.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if let Some(customer) = &customer {
+            queue_reset_link(state, &txn, customer, now).await?;
+        }
+        customer.is_some()
+    } else {
+        false
+    };
+    txn.commit().await?;
+    if queued {
+        state.mail.wake();
     }
+    Ok(if customer.is_some() { ResetRequest::Sent } else { ResetRequest::UnknownEmail })
+}
+
+/// Issues a reset token for `customer` and queues the letter carrying it, inside `txn`.
+async fn queue_reset_link(
+    state: &AppState,
+    txn: &sea_orm::DatabaseTransaction,
+    customer: &customer::Model,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
     let ttl = std::time::Duration::from_secs(state.settings.reset_token_ttl_seconds);
     let token =
-        one_time::issue(&txn, customer.id, Purpose::PasswordReset, &customer.email_normalized, ttl, now)
+        one_time::issue(txn, customer.id, Purpose::PasswordReset, &customer.email_normalized, ttl, now)
             .await?;
     let name = customer.full_name();
     let letter =
         state.mail.compose(&customer.email, &Letter::PasswordReset { name: &name, token: &token })?;
-    outbox::enqueue(&txn, letter, now).await?;
-    txn.commit().await?;
-    state.mail.wake();
-    Ok(())
+    outbox::enqueue(txn, letter, now).await
 }
 
 /// Sets a new password with a reset token, ends every session, and logs the customer in afresh.

@@ -163,6 +163,29 @@ impl TestApp {
         answer["data"]["login"].clone()
     }
 
+    /// Delivers every message that is due and returns once none is left waiting (another worker
+    /// may hold one for a moment), so a test can assert on what was and was not sent.
+    pub async fn dispatch_pending_mail(&self) {
+        use customer_accounts::{entity::outbox_email, mail::worker};
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        for _ in 0..500 {
+            worker::deliver_due(&self.state).await.unwrap();
+            let waiting = outbox_email::Entity::find()
+                .filter(outbox_email::Column::SentAt.is_null())
+                .filter(outbox_email::Column::FailedAt.is_null())
+                .filter(outbox_email::Column::NextAttemptAt.lte(chrono::Utc::now()))
+                .count(&self.state.db)
+                .await
+                .unwrap();
+            if waiting == 0 {
+                return;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("mail stayed pending");
+    }
+
     /// `me` for `token`: the customer object or null.
     pub async fn me(&self, token: &str) -> Value {
         let answer = self.gql_as(Some(token), "{ me { id email } }", json!({})).await;

@@ -669,6 +669,7 @@ where
             }
         }
         ratio = median(unknown).as_secs_f64() / median(known).as_secs_f64();
+        eprintln!("unknown/known median ratio: {ratio:.3}");
         if (0.8..=1.25).contains(&ratio) {
             break;
         }
