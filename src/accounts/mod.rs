@@ -24,6 +24,7 @@ pub use projects::{
     revoke_api_key,
 };
 pub use register::{Address, Registration, WebshopDetails, register};
+
 pub use sessions::{logout, opaque_token, refresh};
 pub use verification::{resend_verification, verify_email};
 
@@ -99,6 +100,30 @@ pub struct SignedIn {
     pub session_id: uuid::Uuid,
     /// The access token naming the new session.
     pub token: IssuedToken,
+}
+
+/// A value as a door received it: absent, present, or present but not of the expected type
+/// (`"abc"` for a number). The house judges it with the other fields, so every mistake of a
+/// request is reported at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Given<T> {
+    /// Not in the request.
+    #[default]
+    Missing,
+    /// Present and of the expected type.
+    Value(T),
+    /// Present, but not of the expected type.
+    Malformed,
+}
+
+impl<T> Given<T> {
+    /// The value, if one was given well-formed.
+    pub fn value(self) -> Option<T> {
+        match self {
+            Given::Value(value) => Some(value),
+            Given::Missing | Given::Malformed => None,
+        }
+    }
 }
 
 /// Where a request comes from, and the one argon2 run it may spend: credential operations are

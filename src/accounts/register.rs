@@ -4,7 +4,8 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::{
-    DEFAULT_GROUP_CODE, Origin, STATUS_ACTIVE, SignedIn, credentials, project_exists, validate::Checks,
+    DEFAULT_GROUP_CODE, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project, credentials,
+    project_exists, validate::Checks,
 };
 use crate::{
     auth::{Password, session},
@@ -17,19 +18,17 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Registration {
     /// The shop the account belongs to.
-    pub project_id: i32,
+    pub project_id: Given<i32>,
     /// Email address.
     pub email: String,
     /// First name.
     pub first_name: String,
     /// Last name.
     pub last_name: String,
-    /// Whether names are required (the webshop API makes them optional).
-    pub names_required: bool,
     /// Password.
     pub password: Password,
-    /// The password again.
-    pub password_confirmation: Password,
+    /// The password again; `None` where the API asks for no confirmation (the webshop's).
+    pub password_confirmation: Option<Password>,
     /// Phone number.
     pub phone: Option<String>,
     /// Gender, in any letter case (`male`, `FEMALE`, `Other`).
@@ -44,13 +43,12 @@ impl Registration {
     /// An empty registration for `project_id`, to fill in with struct update syntax.
     pub fn new(project_id: i32) -> Self {
         Self {
-            project_id,
+            project_id: Given::Value(project_id),
             email: String::new(),
             first_name: String::new(),
             last_name: String::new(),
-            names_required: true,
             password: Password::new(String::new()),
-            password_confirmation: Password::new(String::new()),
+            password_confirmation: None,
             phone: None,
             gender: None,
             date_of_birth: None,
@@ -62,6 +60,8 @@ impl Registration {
 /// The webshop API's account details.
 #[derive(Debug, Clone, Default)]
 pub struct WebshopDetails {
+    /// The storefront's project API key, as presented (`Authorization: Bearer`).
+    pub api_key: Option<String>,
     /// `private` or `business`.
     pub account_type: Option<String>,
     /// Company name.
@@ -69,7 +69,7 @@ pub struct WebshopDetails {
     /// Tax (VAT) number.
     pub tax_number: Option<String>,
     /// Consent to cart reminder emails.
-    pub cart_reminder_consent: Option<bool>,
+    pub cart_reminder_consent: Given<bool>,
     /// The default billing address.
     pub default_billing: Option<Address>,
 }
@@ -100,12 +100,21 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     credentials::admit(state, origin)?;
     let now = Utc::now();
     let mut checks = Checks::default();
-    if !project_exists(&state.db, input.project_id).await? {
-        checks.refuse(FieldError::new(Field::ProjectId, Code::Invalid));
+    let project_id = match input.project_id {
+        Given::Value(id) if project_exists(&state.db, id).await? => Some(id),
+        Given::Missing => checks.refuse_none(FieldError::new(Field::ProjectId, Code::Required)),
+        _ => checks.refuse_none(FieldError::new(Field::ProjectId, Code::Invalid)),
+    };
+    // A storefront's call names its shop with the shop's API key; a wrong key is refused before
+    // anything about the input is said.
+    if let (Some(project_id), Some(webshop)) = (project_id, &input.webshop) {
+        authorize_project(state, project_id, webshop.api_key.as_deref()).await?;
     }
     let email = checks.email(Field::Email, &input.email);
+    // The webshop document makes names optional; every other door requires them.
+    let names_required = input.webshop.is_none();
     let name = |checks: &mut Checks, field, value: &str| {
-        if input.names_required {
+        if names_required {
             checks.text(field, value)
         } else {
             checks.optional_text(field, Some(value)).map(Option::unwrap_or_default)
@@ -113,19 +122,32 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     };
     let first_name = name(&mut checks, Field::FirstName, &input.first_name);
     let last_name = name(&mut checks, Field::LastName, &input.last_name);
-    checks.new_password(
-        (Field::Password, Some(&input.password)),
-        (Field::PasswordConfirmation, Some(&input.password_confirmation)),
-        state.settings.password_min_length,
-    );
+    let min_length = state.settings.password_min_length;
+    match &input.password_confirmation {
+        Some(confirmation) => checks.new_password(
+            (Field::Password, Some(&input.password)),
+            (Field::PasswordConfirmation, Some(confirmation)),
+            min_length,
+        ),
+        None => {
+            checks.password(Field::Password, Some(&input.password), min_length);
+        }
+    }
     let phone = checks.optional_text(Field::Phone, input.phone.as_deref());
     let gender = checks.gender(input.gender.as_deref());
     let date_of_birth = checks.date_of_birth(input.date_of_birth.as_deref(), now.date_naive());
     let webshop = input.webshop.as_ref().map(|details| checks.webshop(details));
     checks.finish()?;
     let webshop = webshop.flatten().unwrap_or_default();
-    let (Some(email), Some(first_name), Some(last_name), Some(phone), Some(gender), Some(date_of_birth)) =
-        (email, first_name, last_name, phone, gender, date_of_birth)
+    let (
+        Some(project_id),
+        Some(email),
+        Some(first_name),
+        Some(last_name),
+        Some(phone),
+        Some(gender),
+        Some(date_of_birth),
+    ) = (project_id, email, first_name, last_name, phone, gender, date_of_birth)
     else {
         return Err(Error::internal(anyhow::anyhow!("validation passed without values")));
     };
@@ -142,7 +164,7 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
             Error::internal(anyhow::anyhow!("customer group `{DEFAULT_GROUP_CODE}` is missing"))
         })?;
     let customer = customer::ActiveModel {
-        project_id: Set(input.project_id),
+        project_id: Set(project_id),
         email: Set(email.address),
         email_normalized: Set(email.normalized),
         password_hash: Set(password_hash),
@@ -159,7 +181,7 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         account_type: Set(webshop.account_type),
         company: Set(webshop.company),
         tax_number: Set(webshop.tax_number),
-        cart_reminder_consent: Set(webshop.cart_reminder_consent),
+        cart_reminder_consent: Set(webshop.cart_reminder_consent.value()),
         ..Default::default()
     }
     .insert(&txn)

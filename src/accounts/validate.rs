@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Address, Gender, WebshopDetails};
+use super::{Address, Gender, Given, WebshopDetails};
 use crate::{
     auth::Password,
     error::{Code, Error, Field, FieldError, Result},
@@ -121,16 +121,10 @@ impl Checks {
         (confirmation_field, confirmation): (Field, Option<&Password>),
         min_length: usize,
     ) {
-        let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
-            self.refuse(FieldError::new(field, Code::Required));
+        if !self.password(field, password, min_length) {
             return;
-        };
-        let length = password.expose().chars().count();
-        if length < min_length {
-            self.refuse(FieldError::length(field, Code::TooShort, min_length));
-        } else if length > MAX_PASSWORD {
-            self.refuse(FieldError::length(field, Code::TooLong, MAX_PASSWORD));
         }
+        let Some(password) = password else { return };
         match confirmation {
             Some(c) if c.expose() == password.expose() => {}
             Some(c) if !c.expose().is_empty() => {
@@ -138,6 +132,28 @@ impl Checks {
             }
             _ => self.refuse(FieldError::new(confirmation_field, Code::Required)),
         }
+    }
+
+    /// A new password's own rules (required, `min_length` to [`MAX_PASSWORD`] characters);
+    /// `false` when it was not given at all.
+    pub fn password(&mut self, field: Field, password: Option<&Password>, min_length: usize) -> bool {
+        let Some(password) = password.filter(|p| !p.expose().is_empty()) else {
+            self.refuse(FieldError::new(field, Code::Required));
+            return false;
+        };
+        let length = password.expose().chars().count();
+        if length < min_length {
+            self.refuse(FieldError::length(field, Code::TooShort, min_length));
+        } else if length > MAX_PASSWORD {
+            self.refuse(FieldError::length(field, Code::TooLong, MAX_PASSWORD));
+        }
+        true
+    }
+
+    /// Records `error` and answers `None`, for a value that cannot be used.
+    pub fn refuse_none<T>(&mut self, error: FieldError) -> Option<T> {
+        self.refuse(error);
+        None
     }
 
     /// The webshop API's details: `None` when any of them is refused.
@@ -157,7 +173,12 @@ impl Checks {
             None => Some(None),
             Some(address) => self.address(address).map(Some),
         };
+        if details.cart_reminder_consent == Given::Malformed {
+            self.refuse(FieldError::new(Field::CartReminderConsent, Code::Invalid));
+            return None;
+        }
         Some(WebshopDetails {
+            api_key: details.api_key.clone(),
             account_type: account_type?,
             company: company?,
             tax_number: tax_number?,

@@ -38,7 +38,7 @@ impl Mutation {
             first_name: input.first_name,
             last_name: input.last_name,
             password: Password::new(input.password),
-            password_confirmation: Password::new(input.password_confirmation),
+            password_confirmation: Some(Password::new(input.password_confirmation)),
             phone: input.phone,
             gender: input.gender.map(|g| g.as_str().to_owned()),
             date_of_birth: input.date_of_birth,

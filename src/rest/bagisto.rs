@@ -127,7 +127,7 @@ pub(super) async fn register(
         first_name: fields.text("first_name").unwrap_or_default(),
         last_name: fields.text("last_name").unwrap_or_default(),
         password: Password::new(fields.text("password").unwrap_or_default()),
-        password_confirmation: Password::new(fields.text("password_confirmation").unwrap_or_default()),
+        password_confirmation: Some(Password::new(fields.text("password_confirmation").unwrap_or_default())),
         phone: fields.text("phone"),
         gender: fields.text("gender"),
         date_of_birth: fields.text("date_of_birth"),

@@ -11,9 +11,8 @@ use serde_json::{Value, json};
 
 use super::{Fields, MalformedBody, Webshop, json_response, openapi};
 use crate::{
-    accounts::{self, Address, Origin, Registration, WebshopDetails},
+    accounts::{self, Address, Given, Origin, Registration, WebshopDetails},
     auth::{Password, extractor::bearer_token},
-    error::{Code, Error, Field, FieldError},
     http::Doors,
 };
 
@@ -24,26 +23,26 @@ pub(super) fn routes() -> Router<Doors> {
     Router::new().route(PATH, post(register))
 }
 
-/// `project_id` as an integer, or the refusal a client of this API expects.
-fn project_id(fields: &Fields) -> Result<i32, Error> {
+/// `project_id` as an integer (JSON number or text).
+fn project_id(fields: &Fields) -> Given<i32> {
     match fields.raw("project_id") {
-        None | Some(Value::Null) => Err(Error::field(Field::ProjectId, Code::Required)),
+        None | Some(Value::Null) => Given::Missing,
         Some(_) => fields
             .text("project_id")
-            .and_then(|t| t.trim().parse::<i32>().ok())
-            .ok_or_else(|| Error::field(Field::ProjectId, Code::Invalid)),
+            .and_then(|t| t.trim().parse().ok())
+            .map_or(Given::Malformed, Given::Value),
     }
 }
 
 /// `cart_reminder_consent` as a boolean (JSON true/false, or form "1"/"0"/"true"/"false").
-fn consent(fields: &Fields) -> Result<Option<bool>, Error> {
+fn consent(fields: &Fields) -> Given<bool> {
     match fields.raw("cart_reminder_consent") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+        None | Some(Value::Null) => Given::Missing,
+        Some(Value::Bool(b)) => Given::Value(*b),
         Some(_) => match fields.text("cart_reminder_consent").as_deref().map(str::trim) {
-            Some("1" | "true") => Ok(Some(true)),
-            Some("0" | "false") => Ok(Some(false)),
-            _ => Err(Error::Invalid(vec![FieldError::new(Field::CartReminderConsent, Code::Invalid)])),
+            Some("1" | "true") => Given::Value(true),
+            Some("0" | "false") => Given::Value(false),
+            _ => Given::Malformed,
         },
     }
 }
@@ -78,25 +77,22 @@ pub(super) async fn register(
     fields: Result<Fields, MalformedBody>,
 ) -> Result<Response, Webshop> {
     let fields = fields?;
-    let project_id = project_id(&fields)?;
-    // The storefront's project API key, when the project has any.
-    accounts::authorize_project(&doors.state, project_id, bearer_token(&headers).as_deref()).await?;
     let registration = Registration {
+        project_id: project_id(&fields),
         email: fields.text("email").unwrap_or_default(),
         first_name: fields.text("firstname").unwrap_or_default(),
         last_name: fields.text("lastname").unwrap_or_default(),
-        names_required: false,
         password: Password::new(fields.text("password").unwrap_or_default()),
-        password_confirmation: Password::new(fields.text("password").unwrap_or_default()),
         phone: fields.text("phone"),
         webshop: Some(WebshopDetails {
+            api_key: bearer_token(&headers),
             account_type: fields.text("account_type"),
             company: fields.text("company"),
             tax_number: fields.text("tax_number"),
-            cart_reminder_consent: consent(&fields)?,
+            cart_reminder_consent: consent(&fields),
             default_billing: address(&fields),
         }),
-        ..Registration::new(project_id)
+        ..Registration::new(accounts::DEFAULT_PROJECT_ID)
     };
     let signed_in = accounts::register(&doors.state, &origin, registration).await?;
     let token = accounts::opaque_token(&doors.state, signed_in.session_id).await?;

@@ -210,3 +210,18 @@ async fn form_encoded_bodies_with_bracketed_billing_fields_work() {
     let billing = address::Entity::find().one(&app.state.db).await.unwrap().unwrap();
     assert_eq!((billing.city.as_deref(), billing.country.as_deref()), (Some("Utrecht"), Some("NL")));
 }
+
+#[tokio::test]
+async fn every_mistake_is_reported_at_once_the_project_and_consent_among_them() {
+    let app = spawn().await;
+    let body = json!({ "email": "not-an-email", "password": "short", "project_id": "abc", "cart_reminder_consent": "maybe" });
+    let (status, answer) = post(&app, &body, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut named: Vec<&str> = answer["errors"].as_object().unwrap().keys().map(String::as_str).collect();
+    named.sort_unstable();
+    assert_eq!(named, ["cart_reminder_consent", "email", "password", "project_id"], "{answer}");
+    let (_, answer) =
+        post(&app, &json!({ "email": "not-an-email", "password": "correct-horse" }), None).await;
+    assert_eq!(answer["errors"]["project_id"], json!(["The project id field is required."]));
+    assert_eq!(answer["errors"]["email"], json!(["The email must be a valid email address."]));
+}
