@@ -1,4 +1,5 @@
-//! Router assembly: the doors, health probes, and the middleware every request passes.
+//! Router assembly: the two doors, health probes, and the middleware every request passes.
+//! Arrows point one way: this module knows the doors; the doors know only the state.
 
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -26,22 +27,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{
-    accounts::Origin,
-    graphql::{self, AppSchema},
-    limits::Verdict,
-    rest,
-    state::AppState,
-};
-
-/// What the HTTP handlers share: the state and the built schema.
-#[derive(Clone)]
-pub struct Doors {
-    /// The service state.
-    pub state: AppState,
-    /// The GraphQL schema over that state.
-    pub schema: AppSchema,
-}
+use crate::{accounts::Origin, graphql, rest, state::AppState};
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -49,20 +35,17 @@ pub fn router(state: AppState) -> Router {
     let max_body = settings.max_body_bytes;
     let timeout = Duration::from_secs(settings.request_timeout_seconds);
     let cors = cors(&state);
-    let doors = Doors { schema: graphql::build(state.clone()), state };
 
-    let rest =
-        rest::routes(&doors).route_layer(middleware::from_fn_with_state(doors.clone(), rest::rate_limit));
-    let graphql = Router::new()
-        .route("/graphql", get(graphql::graphql_get).post(graphql::graphql_post))
-        .route_layer(middleware::from_fn_with_state(doors.clone(), graphql_rate_limit));
+    let rest = rest::routes(&state)
+        .route_layer(middleware::from_fn_with_state(state.clone(), rest::rate_limit))
+        .with_state(state.clone());
     Router::new()
-        .merge(graphql)
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .with_state(state.clone())
+        .merge(graphql::routes(state.clone()))
         .merge(rest)
-        .layer(middleware::from_fn_with_state(doors.clone(), origin))
-        .with_state(doors)
+        .layer(middleware::from_fn_with_state(state, origin))
         .layer(
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
@@ -82,7 +65,7 @@ pub fn router(state: AppState) -> Router {
                     )
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(middleware::from_fn(carry_request_id))
+                .layer(middleware::from_fn(crate::telemetry::carry_request_id))
                 .layer(CatchPanicLayer::new())
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
                 .layer(RequestBodyLimitLayer::new(max_body))
@@ -131,31 +114,14 @@ fn cors(state: &AppState) -> CorsLayer {
         .max_age(Duration::from_secs(600))
 }
 
-tokio::task_local! {
-    static REQUEST_ID: String;
-}
-
-/// The id of the request being answered (the `x-request-id` header, set when the client sent
-/// none); empty outside a request. Read once per request by [`carry_request_id`].
-pub fn request_id() -> String {
-    REQUEST_ID.try_with(String::clone).unwrap_or_default()
-}
-
-/// Carries the request id to everything that answers the request, errors rendered deep in a
-/// door included, without passing it down by hand.
-async fn carry_request_id(request: Request<Body>, next: Next) -> Response {
-    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    REQUEST_ID.scope(id.to_owned(), next.run(request)).await
-}
-
 /// Records where each request comes from: the socket's IP, or behind a trusted proxy the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
-async fn origin(State(doors): State<Doors>, mut request: Request<Body>, next: Next) -> Response {
+async fn origin(State(state): State<AppState>, mut request: Request<Body>, next: Next) -> Response {
     let socket = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
-    let trusted = &doors.state.trusted_proxies;
+    let trusted = &state.trusted_proxies;
     let ip = if trusted.contains(&socket) {
         request
             .headers()
@@ -174,31 +140,6 @@ async fn origin(State(doors): State<Doors>, mut request: Request<Body>, next: Ne
     next.run(request).await
 }
 
-/// Runs `request` if `count` admits its client IP, with `X-RateLimit-Limit` and
-/// `X-RateLimit-Remaining` on the answer; otherwise answers `refuse(retry_after)`.
-pub async fn limited(
-    request: Request<Body>,
-    next: Next,
-    count: impl FnOnce(IpAddr) -> Verdict,
-    refuse: impl FnOnce(Duration) -> Response,
-) -> Response {
-    let Some(origin) = request.extensions().get::<Origin>() else { return next.run(request).await };
-    let (mut response, limit, remaining) = match count(origin.ip) {
-        Verdict::Unlimited => return next.run(request).await,
-        Verdict::Allowed { limit, remaining } => (next.run(request).await, limit, remaining),
-        Verdict::Refused { limit, retry_after } => (refuse(retry_after), limit, 0),
-    };
-    let headers = response.headers_mut();
-    headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
-    response
-}
-
-/// `/graphql` requests per client IP; over the limit a GraphQL-shaped 429.
-async fn graphql_rate_limit(State(doors): State<Doors>, request: Request<Body>, next: Next) -> Response {
-    limited(request, next, |ip| doors.state.limits.graphql_request(ip), graphql::too_many_requests).await
-}
-
 /// How long `/ready` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -208,8 +149,8 @@ async fn health() -> &'static str {
 }
 
 /// Readiness: the database answers.
-async fn ready(State(doors): State<Doors>) -> (StatusCode, &'static str) {
-    let ping = crate::db::probe_write(&doors.state.db);
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    let ping = crate::db::probe_write(&state.db);
     // A load balancer asks often and gives up quickly: answer within a second either way.
     match tokio::time::timeout(READY_TIMEOUT, ping).await {
         Ok(Ok(_)) => (StatusCode::OK, "ready"),

@@ -10,7 +10,15 @@ use governor::{
     state::keyed::DefaultKeyedStateStore,
 };
 
+use axum::{
+    body::Body,
+    http::{HeaderValue, Request},
+    middleware::Next,
+    response::Response,
+};
+
 use crate::{
+    accounts::Origin,
     config::Settings,
     error::{Error, Result},
 };
@@ -111,4 +119,24 @@ impl Limits {
             limit.limiter.retain_recent();
         }
     }
+}
+
+/// Runs `request` if `count` admits its client IP, with `X-RateLimit-Limit` and
+/// `X-RateLimit-Remaining` on the answer; otherwise answers `refuse(retry_after)`.
+pub async fn limited(
+    request: Request<Body>,
+    next: Next,
+    count: impl FnOnce(IpAddr) -> Verdict,
+    refuse: impl FnOnce(Duration) -> Response,
+) -> Response {
+    let Some(origin) = request.extensions().get::<Origin>() else { return next.run(request).await };
+    let (mut response, limit, remaining) = match count(origin.ip) {
+        Verdict::Unlimited => return next.run(request).await,
+        Verdict::Allowed { limit, remaining } => (next.run(request).await, limit, remaining),
+        Verdict::Refused { limit, retry_after } => (refuse(retry_after), limit, 0),
+    };
+    let headers = response.headers_mut();
+    headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
+    headers.insert("x-ratelimit-remaining", HeaderValue::from(remaining));
+    response
 }

@@ -37,8 +37,7 @@ use crate::{
 
 /// The project (shop) that callers without a project of their own belong to.
 pub const DEFAULT_PROJECT_ID: i32 = 1;
-/// `customers.status` of an account that may log in.
-pub const STATUS_ACTIVE: i16 = 1;
+pub use crate::entity::customer::STATUS_ACTIVE;
 /// The group new customers join.
 pub const DEFAULT_GROUP_CODE: &str = "general";
 

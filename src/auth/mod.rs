@@ -1,6 +1,6 @@
 //! Credentials: argon2id hashing off the async runtime, JWTs, and the sessions they name.
 
-pub mod extractor;
+pub mod bearer;
 pub mod one_time;
 pub mod password;
 pub mod secret;

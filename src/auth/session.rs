@@ -53,7 +53,7 @@ pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenti
             .filter(session::Column::Id.eq(session_id))
             .filter(session::Column::RevokedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
-            .filter(customer::Column::Status.eq(crate::accounts::STATUS_ACTIVE))
+            .filter(customer::Column::Status.eq(customer::STATUS_ACTIVE))
     };
     let (session_id, query) = match credential.split_once('|') {
         Some((id, presented)) => {

@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+/// `customers.status` of an account that may log in.
+pub const STATUS_ACTIVE: i16 = 1;
+
 /// A row of `customers`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "customers")]

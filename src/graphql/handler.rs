@@ -10,26 +10,56 @@ use async_graphql::{
 };
 use async_graphql_axum::GraphQLResponse;
 use axum::{
-    Extension,
+    Extension, Router,
     body::Bytes,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
     response::{Html, IntoResponse, Response},
+    routing::get,
 };
 use serde_json::json;
 
+use super::AppSchema;
 use super::{
+    context::Credentials,
     guard::{self, DocumentLimits},
-    query::Credentials,
 };
 use crate::{
     accounts::Origin,
-    auth::extractor::bearer_token,
-    http::Doors,
+    auth::bearer::bearer_token,
     nesting::{self, MAX_NESTING},
+    state::AppState,
 };
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// What the `/graphql` handlers share: the state and the schema built over it.
+#[derive(Clone)]
+pub struct Doors {
+    /// The service state.
+    state: AppState,
+    /// The GraphQL schema over that state.
+    schema: AppSchema,
+}
+
+/// `/graphql` (GET and POST), with its per-IP request limit.
+pub fn routes(state: AppState) -> Router {
+    let doors = Doors { schema: super::build(state.clone()), state };
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route_layer(axum::middleware::from_fn_with_state(doors.clone(), rate_limit))
+        .with_state(doors)
+}
+
+/// `/graphql` requests per client IP; over the limit a GraphQL-shaped 429.
+async fn rate_limit(
+    State(doors): State<Doors>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    crate::limits::limited(request, next, |ip| doors.state.limits.graphql_request(ip), too_many_requests)
+        .await
+}
 
 /// A refusal before execution, shaped like a GraphQL response.
 fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
@@ -38,7 +68,7 @@ fn refuse(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 /// 429 for a client over the `/graphql` request limit, worded and timed as the error says.
-pub fn too_many_requests(retry_after: std::time::Duration) -> Response {
+fn too_many_requests(retry_after: std::time::Duration) -> Response {
     let err = crate::error::Error::RateLimited(retry_after);
     let mut response = refuse(err.status(), err.graphql_code(), &err.message());
     let seconds = crate::error::whole_seconds(retry_after);
@@ -104,7 +134,7 @@ async fn execute(
 }
 
 /// `POST /graphql`: executes one JSON-encoded request.
-pub async fn graphql_post(
+async fn graphql_post(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
@@ -185,7 +215,7 @@ fn request_from_query(uri: &Uri) -> Result<Option<async_graphql::Request>, BadQu
 }
 
 /// `GET /graphql`: GraphiQL for browsers, otherwise a query (never a mutation) from the URL.
-pub async fn graphql_get(
+async fn graphql_get(
     State(doors): State<Doors>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,

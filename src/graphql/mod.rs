@@ -1,6 +1,7 @@
 //! The GraphQL door: types, resolvers and the `/graphql` endpoint. Resolvers parse, call one
 //! domain function, and shape the answer.
 
+mod context;
 pub mod guard;
 mod handler;
 mod mutation;
@@ -8,5 +9,5 @@ mod query;
 mod schema;
 mod types;
 
-pub use handler::{graphql_get, graphql_post, too_many_requests};
+pub use handler::routes;
 pub use schema::{AppSchema, build, sdl};

@@ -3,7 +3,7 @@
 use async_graphql::{Context, Object};
 
 use super::{
-    query::{origin, payload, require_caller, require_session, state, top_level},
+    context::{origin, payload, require_caller, require_session, state, top_level},
     types::{
         Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
         RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,

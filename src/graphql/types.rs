@@ -6,7 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::query::state;
+use super::context::state;
 use crate::{
     accounts::{self, STATUS_ACTIVE},
     entity::{customer, customer_group},
@@ -138,7 +138,7 @@ impl Customer {
         accounts::group(state, self.0.customer_group_id)
             .await
             .map(CustomerGroup::from)
-            .map_err(super::query::top_level)
+            .map_err(super::context::top_level)
     }
     /// When the customer proved they read this address; null until then.
     async fn email_verified_at(&self) -> Option<DateTime<Utc>> {

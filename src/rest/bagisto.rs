@@ -17,10 +17,10 @@ use crate::{
     auth::{Authenticated, Password, session},
     entity::customer,
     error::Error,
-    http::Doors,
+    state::AppState,
 };
 
-fn routes() -> Router<Doors> {
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/customer/register", post(register))
         .route("/api/customer/register", post(register_unversioned))
@@ -33,8 +33,8 @@ fn routes() -> Router<Doors> {
 }
 
 /// The Bagisto paths with their cookie guard's CSRF check.
-pub(super) fn guarded(doors: &Doors) -> Router<Doors> {
-    routes().route_layer(axum::middleware::from_fn_with_state(doors.clone(), super::same_origin_pages))
+pub(super) fn guarded(state: &AppState) -> Router<AppState> {
+    routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), super::same_origin_pages))
 }
 
 /// A customer as Bagisto's API shows one.
@@ -68,8 +68,8 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-async fn shape(doors: &Doors, customer: customer::Model) -> Result<Value, Error> {
-    let group = accounts::group(&doors.state, customer.customer_group_id).await?;
+async fn shape(state: &AppState, customer: customer::Model) -> Result<Value, Error> {
+    let group = accounts::group(state, customer.customer_group_id).await?;
     let shaped = BagistoCustomer {
         id: customer.id,
         name: customer.full_name(),
@@ -97,15 +97,15 @@ async fn shape(doors: &Doors, customer: customer::Model) -> Result<Value, Error>
 }
 
 /// The session a legacy credential names, verified address or not (logout takes any).
-async fn session_of(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+async fn session_of(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
     let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
-    session::authenticate(&doors.state, &credential).await
+    session::authenticate(state, &credential).await
 }
 
 /// The caller, held to `REQUIRE_EMAIL_VERIFICATION`.
-async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
-    let caller = session_of(doors, headers, uri).await?;
-    accounts::require_verified(&doors.state, &caller)?;
+async fn caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+    let caller = session_of(state, headers, uri).await?;
+    accounts::require_verified(state, &caller)?;
     Ok(caller)
 }
 
@@ -118,7 +118,7 @@ async fn caller(doors: &Doors, headers: &HeaderMap, uri: &Uri) -> Result<Authent
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn register(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
@@ -133,7 +133,7 @@ pub(super) async fn register(
         date_of_birth: fields.text("date_of_birth"),
         ..Registration::new(DEFAULT_PROJECT_ID)
     };
-    accounts::register(&doors.state, &origin, registration).await?;
+    accounts::register(&state, &origin, registration).await?;
     Ok(json_response(StatusCode::OK, json!({ "message": "Your account has been created successfully." })))
 }
 
@@ -147,7 +147,7 @@ pub(super) async fn register(
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn register_unversioned(
-    state: State<Doors>,
+    state: State<AppState>,
     origin: Extension<Origin>,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
@@ -165,7 +165,7 @@ pub(super) async fn register_unversioned(
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn login(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
@@ -173,22 +173,22 @@ pub(super) async fn login(
     let jwt_guard = fields.text("token").is_some_and(|t| matches!(t.as_str(), "true" | "1"));
     let email = fields.text("email").unwrap_or_default();
     let password = Password::new(fields.text("password").unwrap_or_default());
-    let signed_in = accounts::login(&doors.state, &origin, DEFAULT_PROJECT_ID, &email, &password).await?;
-    let data = shape(&doors, signed_in.customer).await?;
+    let signed_in = accounts::login(&state, &origin, DEFAULT_PROJECT_ID, &email, &password).await?;
+    let data = shape(&state, signed_in.customer).await?;
     if jwt_guard {
         let body =
             json!({ "token": signed_in.token.token, "message": "Logged in successfully.", "data": data });
         return Ok(json_response(StatusCode::OK, body));
     }
-    let cookie_value = accounts::opaque_token(&doors.state, signed_in.session_id).await?;
+    let cookie_value = accounts::opaque_token(&state, signed_in.session_id).await?;
     let body = json!({ "token": true, "message": "Logged in successfully.", "data": data });
     let mut response = json_response(StatusCode::OK, body);
-    set_cookie(&mut response, &doors, &cookie_value, doors.state.settings.session_ttl().as_secs());
+    set_cookie(&mut response, &state, &cookie_value, state.settings.session_ttl().as_secs());
     Ok(response)
 }
 
-fn set_cookie(response: &mut Response, doors: &Doors, value: &str, max_age: u64) {
-    let secure = if doors.state.settings.public_url().starts_with("https://") { "; Secure" } else { "" };
+fn set_cookie(response: &mut Response, state: &AppState, value: &str, max_age: u64) {
+    let secure = if state.settings.public_url().starts_with("https://") { "; Secure" } else { "" };
     let cookie =
         format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -205,12 +205,12 @@ fn set_cookie(response: &mut Response, doors: &Doors, value: &str, max_age: u64)
     ),
     security(("bearer" = []), ("cookie" = [])))]
 pub(super) async fn me(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, Bagisto> {
-    let caller = caller(&doors, &headers, &uri).await?;
-    let data = shape(&doors, caller.customer).await?;
+    let caller = caller(&state, &headers, &uri).await?;
+    let data = shape(&state, caller.customer).await?;
     Ok(json_response(StatusCode::OK, json!({ "data": data })))
 }
 
@@ -224,7 +224,7 @@ pub(super) async fn me(
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn customer_by_id(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
     uri: Uri,
@@ -232,8 +232,8 @@ pub(super) async fn customer_by_id(
     if id.parse::<i64>().is_err() {
         return Ok(json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found." })));
     }
-    let caller = caller(&doors, &headers, &uri).await?;
-    let data = shape(&doors, accounts::customer_by_id(&caller, &id)?).await?;
+    let caller = caller(&state, &headers, &uri).await?;
+    let data = shape(&state, accounts::customer_by_id(&caller, &id)?).await?;
     Ok(json_response(StatusCode::OK, json!({ "data": data })))
 }
 
@@ -247,7 +247,7 @@ pub(super) async fn customer_by_id(
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn update_profile(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
     uri: Uri,
@@ -268,9 +268,9 @@ pub(super) async fn update_profile(
             .filter(|p| !p.is_empty())
             .map(Password::new),
     };
-    let caller = caller(&doors, &headers, &uri).await?;
-    let updated = accounts::update_profile(&doors.state, &origin, &caller, changes).await?;
-    let data = shape(&doors, updated).await?;
+    let caller = caller(&state, &headers, &uri).await?;
+    let updated = accounts::update_profile(&state, &origin, &caller, changes).await?;
+    let data = shape(&state, updated).await?;
     let body = json!({ "message": "Your account has been updated successfully.", "data": data });
     Ok(json_response(StatusCode::OK, body))
 }
@@ -282,14 +282,14 @@ pub(super) async fn update_profile(
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn logout(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, Bagisto> {
-    let caller = session_of(&doors, &headers, &uri).await?;
-    accounts::logout(&doors.state, &caller).await?;
+    let caller = session_of(&state, &headers, &uri).await?;
+    accounts::logout(&state, &caller).await?;
     let mut response = json_response(StatusCode::OK, json!({ "message": "Logged out successfully!" }));
-    set_cookie(&mut response, &doors, "", 0);
+    set_cookie(&mut response, &state, "", 0);
     Ok(response)
 }
 
@@ -301,7 +301,7 @@ pub(super) async fn logout(
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn logout_post(
-    state: State<Doors>,
+    state: State<AppState>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, Bagisto> {
@@ -317,14 +317,14 @@ pub(super) async fn logout_post(
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn forgot_password(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
     let email = fields.text("email").unwrap_or_default();
-    let request = accounts::forgot_password(&doors.state, &origin, DEFAULT_PROJECT_ID, &email).await?;
+    let request = accounts::forgot_password(&state, &origin, DEFAULT_PROJECT_ID, &email).await?;
     Ok(match request {
-        ResetRequest::UnknownEmail if doors.state.settings.legacy_reveal_unknown_email => json_response(
+        ResetRequest::UnknownEmail if state.settings.legacy_reveal_unknown_email => json_response(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({ "error": "We can't find a user with that e-mail address." }),
         ),
@@ -343,7 +343,7 @@ pub(super) async fn forgot_password(
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ))]
 pub(super) async fn forgot_password_get(
-    state: State<Doors>,
+    state: State<AppState>,
     origin: Extension<Origin>,
     fields: Fields,
 ) -> Result<Response, Bagisto> {

@@ -15,7 +15,7 @@ use axum::{
 };
 use serde_json::Value;
 
-use crate::{auth::extractor::bearer_token, error::Error, http::Doors};
+use crate::{auth::bearer::bearer_token, error::Error, state::AppState};
 
 pub use input::{Fields, MalformedBody};
 pub use refusal::{Bagisto, Webshop};
@@ -24,8 +24,8 @@ pub use refusal::{Bagisto, Webshop};
 pub const SESSION_COOKIE: &str = "customer_session";
 
 /// Every legacy path.
-pub fn routes(doors: &Doors) -> Router<Doors> {
-    bagisto::guarded(doors)
+pub fn routes(state: &AppState) -> Router<AppState> {
+    bagisto::guarded(state)
         .merge(webshop::routes())
         .route("/api/openapi.json", axum::routing::get(openapi::document))
 }
@@ -62,7 +62,7 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// attacker's account under the cookie guard). Requests without `Origin` (server-side clients)
 /// and bearer-authenticated ones, which a browser never sends on its own, pass.
 pub async fn same_origin_pages(
-    axum::extract::State(doors): axum::extract::State<Doors>,
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
@@ -71,7 +71,7 @@ pub async fn same_origin_pages(
     let foreign = request
         .headers()
         .get(header::ORIGIN)
-        .map(|origin| origin.to_str().map_or(true, |o| !doors.state.page_origins.iter().any(|p| p == o)));
+        .map(|origin| origin.to_str().map_or(true, |o| !state.page_origins.iter().any(|p| p == o)));
     if changes_state && !bearer && foreign == Some(true) {
         return Bagisto(Error::Forbidden).into_response();
     }
@@ -81,15 +81,15 @@ pub async fn same_origin_pages(
 /// Counts every REST request per client IP: `X-RateLimit-Limit` and `X-RateLimit-Remaining` on
 /// each answer, 429 with `Retry-After` over the limit (in the shape of the API asked).
 pub async fn rate_limit(
-    axum::extract::State(doors): axum::extract::State<Doors>,
+    axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let webshop = request.uri().path().starts_with("/api/services/webshop/");
-    crate::http::limited(
+    crate::limits::limited(
         request,
         next,
-        |ip| doors.state.limits.request(ip),
+        |ip| state.limits.request(ip),
         |after| {
             let err = Error::RateLimited(after);
             if webshop { Webshop(err).into_response() } else { Bagisto(err).into_response() }

@@ -90,9 +90,10 @@ impl IntoResponse for Bagisto {
             Error::EmailNotVerified => (err.status(), json!({ "error": VERIFY_FIRST })),
             Error::RateLimited(_) => (err.status(), json!({ "error": "Too Many Attempts." })),
             Error::Unavailable(_) => (err.status(), json!({ "message": "Service Unavailable" })),
-            Error::Internal(_) => {
-                (err.status(), json!({ "message": "Server Error", "request_id": crate::http::request_id() }))
-            }
+            Error::Internal(_) => (
+                err.status(),
+                json!({ "message": "Server Error", "request_id": crate::telemetry::request_id() }),
+            ),
         };
         answer(&err, status, body)
     }
@@ -119,7 +120,7 @@ impl IntoResponse for Webshop {
             Error::Unavailable(_) => (err.status(), refusal("Service Unavailable")),
             Error::Internal(_) => (
                 err.status(),
-                json!({ "error": true, "message": "Server Error", "request_id": crate::http::request_id() }),
+                json!({ "error": true, "message": "Server Error", "request_id": crate::telemetry::request_id() }),
             ),
         };
         answer(&err, status, body)

@@ -12,14 +12,14 @@ use serde_json::{Value, json};
 use super::{Fields, MalformedBody, Webshop, json_response, openapi};
 use crate::{
     accounts::{self, Address, Given, Origin, Registration, WebshopDetails},
-    auth::{Password, extractor::bearer_token},
-    http::Doors,
+    auth::{Password, bearer::bearer_token},
+    state::AppState,
 };
 
 const PATH: &str = "/api/services/webshop/v1/customer/auth/register";
 const CREATED: &str = "Account created. Check your email to verify your address.";
 
-pub(super) fn routes() -> Router<Doors> {
+pub(super) fn routes() -> Router<AppState> {
     Router::new().route(PATH, post(register))
 }
 
@@ -71,7 +71,7 @@ fn address(fields: &Fields) -> Option<Address> {
         (status = 429, description = "Too many requests", body = openapi::WebshopFailure),
     ))]
 pub(super) async fn register(
-    State(doors): State<Doors>,
+    State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
     headers: HeaderMap,
     fields: Result<Fields, MalformedBody>,
@@ -94,8 +94,8 @@ pub(super) async fn register(
         }),
         ..Registration::new(accounts::DEFAULT_PROJECT_ID)
     };
-    let signed_in = accounts::register(&doors.state, &origin, registration).await?;
-    let token = accounts::opaque_token(&doors.state, signed_in.session_id).await?;
+    let signed_in = accounts::register(&state, &origin, registration).await?;
+    let token = accounts::opaque_token(&state, signed_in.session_id).await?;
     let customer = signed_in.customer;
     let customer = json!({
         "id": customer.id,
