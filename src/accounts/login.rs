@@ -48,5 +48,5 @@ pub async fn login(
     let now = Utc::now();
     let session = session::open(&state.db, customer.id, now, state.settings.session_ttl()).await?;
     let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer, session_id: session.id, token })
+    Ok(SignedIn { customer: customer.into(), session_id: session.id, token })
 }

@@ -13,6 +13,7 @@ mod register;
 mod sessions;
 pub mod validate;
 mod verification;
+mod view;
 
 use sea_orm::EntityTrait;
 
@@ -24,12 +25,13 @@ pub use projects::{
     revoke_api_key,
 };
 pub use register::{Address, Registration, WebshopDetails, register};
+pub use view::{Customer, Group, Status};
 
 pub use sessions::{logout, opaque_token, refresh};
 pub use verification::{resend_verification, verify_email};
 
 use crate::{
-    auth::IssuedToken,
+    auth::{Authenticated, IssuedToken},
     entity::{customer, customer_group},
     error::{Error, Result},
     state::AppState,
@@ -94,7 +96,7 @@ impl customer::Model {
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The customer.
-    pub customer: customer::Model,
+    pub customer: Customer,
     /// The session opened.
     pub session_id: uuid::Uuid,
     /// The access token naming the new session.
@@ -156,9 +158,15 @@ pub fn require_verified(state: &AppState, caller: &crate::auth::Authenticated) -
 }
 
 /// The customer group with `id`.
-pub async fn group(state: &AppState, id: i32) -> Result<customer_group::Model> {
+pub async fn group(state: &AppState, id: i32) -> Result<Group> {
     customer_group::Entity::find_by_id(id)
         .one(&state.db)
         .await?
+        .map(Group::from)
         .ok_or_else(|| Error::internal(anyhow::anyhow!("customer group {id} is missing")))
+}
+
+/// The caller's own account, as the doors show it.
+pub fn me(caller: Authenticated) -> Customer {
+    caller.customer.into()
 }

@@ -149,5 +149,5 @@ pub async fn reset_password(
     let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
     txn.commit().await?;
     let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer, session_id: session.id, token })
+    Ok(SignedIn { customer: customer.into(), session_id: session.id, token })
 }

@@ -3,10 +3,9 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
-use super::{Origin, credentials, register::email_taken_or_internal, validate::Checks};
+use super::{Customer, Origin, credentials, register::email_taken_or_internal, validate::Checks};
 use crate::{
     auth::{Authenticated, Password, one_time, session},
-    entity::customer,
     error::{Code, Error, Field, FieldError, Result},
     mail::{Letter, outbox},
     state::AppState,
@@ -36,11 +35,8 @@ pub struct ProfileChanges {
 }
 
 /// The customer with `id`, if it is the caller: nobody reads an account that is not theirs.
-pub fn customer_by_id(caller: &Authenticated, id: &str) -> Result<customer::Model> {
-    match id.trim().parse::<i64>() {
-        Ok(id) if id == caller.customer.id => Ok(caller.customer.clone()),
-        _ => Err(Error::Forbidden),
-    }
+pub fn customer_by_id(caller: &Authenticated, id: i64) -> Result<Customer> {
+    if id == caller.customer.id { Ok(caller.customer.clone().into()) } else { Err(Error::Forbidden) }
 }
 
 /// Applies `changes` to the caller's own account; a password change ends every other session.
@@ -49,7 +45,7 @@ pub async fn update_profile(
     origin: &Origin,
     caller: &Authenticated,
     changes: ProfileChanges,
-) -> Result<customer::Model> {
+) -> Result<Customer> {
     let now = Utc::now();
     let current = &caller.customer;
     let mut checks = Checks::default();
@@ -118,7 +114,7 @@ pub async fn update_profile(
         row.password_hash = Set(hash.clone());
     }
     if !row.is_changed() {
-        return Ok(current.clone());
+        return Ok(current.clone().into());
     }
     row.updated_at = Set(now);
 
@@ -143,5 +139,5 @@ pub async fn update_profile(
     if email_changed {
         state.mail.wake();
     }
-    Ok(updated)
+    Ok(updated.into())
 }

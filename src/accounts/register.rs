@@ -213,7 +213,7 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     state.mail.wake();
 
     let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer, session_id: session.id, token })
+    Ok(SignedIn { customer: customer.into(), session_id: session.id, token })
 }
 
 /// The unique index on (project, normalized email) decides races: its violation is `EMAIL_TAKEN`.

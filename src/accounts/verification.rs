@@ -32,7 +32,7 @@ pub(crate) async fn send_link<C: ConnectionTrait>(
 }
 
 /// Marks the address the token was sent to as verified, if it is still the account's address.
-pub async fn verify_email(state: &AppState, token: &str) -> Result<customer::Model> {
+pub async fn verify_email(state: &AppState, token: &str) -> Result<super::Customer> {
     let invalid = || Error::field(Field::Token, Code::InvalidToken);
     let now = Utc::now();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -44,14 +44,14 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<customer::Mod
         .ok_or_else(invalid)?;
     if customer.email_verified_at.is_some() {
         txn.commit().await?;
-        return Ok(customer);
+        return Ok(customer.into());
     }
     let mut row = customer.into_active_model();
     row.email_verified_at = Set(Some(now));
     row.updated_at = Set(now);
     let customer = row.update(&txn).await?;
     txn.commit().await?;
-    Ok(customer)
+    Ok(customer.into())
 }
 
 /// Sends the caller a new verification link (the old one stops working); nothing when already

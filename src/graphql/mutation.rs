@@ -40,7 +40,7 @@ impl Mutation {
             password: Password::new(input.password),
             password_confirmation: Some(Password::new(input.password_confirmation)),
             phone: input.phone,
-            gender: input.gender.map(|g| g.as_str().to_owned()),
+            gender: input.gender.map(|g| accounts::Gender::from(g).as_str().to_owned()),
             date_of_birth: input.date_of_birth,
             ..Registration::new(DEFAULT_PROJECT_ID)
         };
@@ -84,7 +84,7 @@ impl Mutation {
         let changes = ProfileChanges {
             first_name: input.first_name,
             last_name: input.last_name,
-            gender: change(input.gender, |g| g.as_str().to_owned()),
+            gender: change(input.gender, |g| accounts::Gender::from(g).as_str().to_owned()),
             date_of_birth: change(input.date_of_birth, |d| d),
             phone: change(input.phone, |p| p),
             email: input.email,

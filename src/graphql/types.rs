@@ -8,8 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::context::state;
 use crate::{
-    accounts::{self, STATUS_ACTIVE},
-    entity::{customer, customer_group},
+    accounts,
     error::{Code, FieldError},
 };
 
@@ -35,6 +34,7 @@ impl ScalarType for Date {
 
 /// A customer's gender.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "accounts::Gender")]
 pub enum Gender {
     /// Male.
     Male,
@@ -44,29 +44,9 @@ pub enum Gender {
     Other,
 }
 
-impl Gender {
-    /// The domain's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Gender::Male => accounts::Gender::Male.as_str(),
-            Gender::Female => accounts::Gender::Female.as_str(),
-            Gender::Other => accounts::Gender::Other.as_str(),
-        }
-    }
-}
-
-impl From<accounts::Gender> for Gender {
-    fn from(g: accounts::Gender) -> Self {
-        match g {
-            accounts::Gender::Male => Gender::Male,
-            accounts::Gender::Female => Gender::Female,
-            accounts::Gender::Other => Gender::Other,
-        }
-    }
-}
-
 /// Whether the account may log in.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "accounts::Status")]
 pub enum CustomerStatus {
     /// May log in.
     Active,
@@ -85,14 +65,14 @@ pub struct CustomerGroup {
     pub name: String,
 }
 
-impl From<customer_group::Model> for CustomerGroup {
-    fn from(g: customer_group::Model) -> Self {
+impl From<accounts::Group> for CustomerGroup {
+    fn from(g: accounts::Group) -> Self {
         Self { id: ID(g.id.to_string()), code: g.code, name: g.name }
     }
 }
 
 /// A customer account.
-pub struct Customer(pub customer::Model);
+pub struct Customer(pub accounts::Customer);
 
 #[Object]
 impl Customer {
@@ -113,12 +93,12 @@ impl Customer {
         &self.0.last_name
     }
     /// First and last name.
-    async fn name(&self) -> String {
-        self.0.full_name()
+    async fn name(&self) -> &str {
+        &self.0.name
     }
     /// Gender, if given.
     async fn gender(&self) -> Option<Gender> {
-        self.0.gender().map(Gender::from)
+        self.0.gender.map(Gender::from)
     }
     /// Date of birth, if given.
     async fn date_of_birth(&self) -> Option<Date> {
@@ -130,12 +110,12 @@ impl Customer {
     }
     /// Whether the account may log in.
     async fn status(&self) -> CustomerStatus {
-        if self.0.status == STATUS_ACTIVE { CustomerStatus::Active } else { CustomerStatus::Suspended }
+        self.0.status.into()
     }
     /// The customer group (new customers join `general`).
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<CustomerGroup> {
         let state = state(ctx)?;
-        accounts::group(state, self.0.customer_group_id)
+        accounts::group(state, self.0.group_id)
             .await
             .map(CustomerGroup::from)
             .map_err(super::context::top_level)
@@ -156,6 +136,7 @@ impl Customer {
 
 /// Why a mutation's input was refused.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "Code")]
 pub enum UserErrorCode {
     /// Missing or blank.
     Required,
@@ -175,22 +156,6 @@ pub enum UserErrorCode {
     InvalidToken,
     /// The address must be verified before logging in.
     EmailNotVerified,
-}
-
-impl From<Code> for UserErrorCode {
-    fn from(code: Code) -> Self {
-        match code {
-            Code::Required => UserErrorCode::Required,
-            Code::Invalid => UserErrorCode::Invalid,
-            Code::TooShort => UserErrorCode::TooShort,
-            Code::TooLong => UserErrorCode::TooLong,
-            Code::PasswordMismatch => UserErrorCode::PasswordMismatch,
-            Code::EmailTaken => UserErrorCode::EmailTaken,
-            Code::InvalidCredentials => UserErrorCode::InvalidCredentials,
-            Code::InvalidToken => UserErrorCode::InvalidToken,
-            Code::EmailNotVerified => UserErrorCode::EmailNotVerified,
-        }
-    }
 }
 
 /// An expected failure a customer can fix, naming the input field.

@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 
 use super::{Bagisto, Fields, SESSION_COOKIE, credential, json_response, openapi};
 use crate::{
-    accounts::{self, DEFAULT_PROJECT_ID, Gender, Origin, ProfileChanges, Registration, ResetRequest},
+    accounts::{
+        self, Customer, DEFAULT_PROJECT_ID, Gender, Origin, ProfileChanges, Registration, ResetRequest,
+    },
     auth::{Authenticated, Password, session},
-    entity::customer,
     error::Error,
     state::AppState,
 };
@@ -68,18 +69,19 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-async fn shape(state: &AppState, customer: customer::Model) -> Result<Value, Error> {
-    let group = accounts::group(state, customer.customer_group_id).await?;
+async fn shape(state: &AppState, customer: Customer) -> Result<Value, Error> {
+    let group = accounts::group(state, customer.group_id).await?;
+    let status = customer.status_code();
     let shaped = BagistoCustomer {
         id: customer.id,
-        name: customer.full_name(),
-        gender: customer.gender().map(|g| match g {
+        name: customer.name,
+        gender: customer.gender.map(|g| match g {
             Gender::Male => "Male",
             Gender::Female => "Female",
             Gender::Other => "Other",
         }),
         date_of_birth: customer.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()),
-        status: customer.status,
+        status,
         group: BagistoGroup {
             id: group.id,
             name: group.name,
@@ -210,7 +212,7 @@ pub(super) async fn me(
     uri: Uri,
 ) -> Result<Response, Bagisto> {
     let caller = caller(&state, &headers, &uri).await?;
-    let data = shape(&state, caller.customer).await?;
+    let data = shape(&state, accounts::me(caller)).await?;
     Ok(json_response(StatusCode::OK, json!({ "data": data })))
 }
 
@@ -229,11 +231,11 @@ pub(super) async fn customer_by_id(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, Bagisto> {
-    if id.parse::<i64>().is_err() {
+    let Ok(id) = id.parse::<i64>() else {
         return Ok(json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found." })));
-    }
+    };
     let caller = caller(&state, &headers, &uri).await?;
-    let data = shape(&state, accounts::customer_by_id(&caller, &id)?).await?;
+    let data = shape(&state, accounts::customer_by_id(&caller, id)?).await?;
     Ok(json_response(StatusCode::OK, json!({ "data": data })))
 }
 

@@ -1,0 +1,106 @@
+//! What the house shows of a customer and a group: the doors shape these, never the stored rows
+//! (a column added to a table changes no API by accident, and no door can reach a password hash).
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::Gender;
+use crate::entity::{customer, customer_group};
+
+/// Whether an account may log in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// May log in.
+    Active,
+    /// Suspended by the shop.
+    Suspended,
+}
+
+/// A customer account as the doors may show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// Customer id.
+    pub id: i64,
+    /// The shop the account belongs to.
+    pub project_id: i32,
+    /// Email address, as the customer typed it.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// "First Last".
+    pub name: String,
+    /// Gender, if given.
+    pub gender: Option<Gender>,
+    /// Date of birth, if given.
+    pub date_of_birth: Option<NaiveDate>,
+    /// Phone number, if given.
+    pub phone: Option<String>,
+    /// Whether the account may log in.
+    pub status: Status,
+    /// The customer group's id.
+    pub group_id: i32,
+    /// When the customer proved they read this address; `None` until then.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When the account last changed.
+    pub updated_at: DateTime<Utc>,
+    status_code: i16,
+}
+
+impl Customer {
+    /// The stored status number, which the Bagisto shape shows as is.
+    pub fn status_code(&self) -> i16 {
+        self.status_code
+    }
+}
+
+impl From<customer::Model> for Customer {
+    fn from(row: customer::Model) -> Self {
+        Self {
+            name: row.full_name(),
+            gender: row.gender(),
+            status: if row.is_active() { Status::Active } else { Status::Suspended },
+            status_code: row.status,
+            id: row.id,
+            project_id: row.project_id,
+            email: row.email,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            date_of_birth: row.date_of_birth,
+            phone: row.phone,
+            group_id: row.customer_group_id,
+            email_verified_at: row.email_verified_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A customer group (guest, general, wholesale).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// Group id.
+    pub id: i32,
+    /// Stable machine name.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// When the group was created, where known.
+    pub created_at: Option<DateTime<Utc>>,
+    /// When the group last changed, where known.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl From<customer_group::Model> for Group {
+    fn from(row: customer_group::Model) -> Self {
+        Self {
+            id: row.id,
+            code: row.code,
+            name: row.name,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
