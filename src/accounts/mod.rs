@@ -75,6 +75,11 @@ impl Gender {
     }
 }
 
+/// Reads a calendar date as `YYYY-MM-DD`, the one form every door takes.
+pub fn parse_date(raw: &str) -> Option<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").ok()
+}
+
 impl customer::Model {
     /// "First Last".
     pub fn full_name(&self) -> String {
@@ -118,6 +123,15 @@ pub enum Given<T> {
 }
 
 impl<T> Given<T> {
+    /// Text as a door received it: absent or blank is `Missing`; otherwise what `parse` makes
+    /// of it, or `Malformed`.
+    pub fn from_text(raw: Option<&str>, parse: impl FnOnce(&str) -> Option<T>) -> Self {
+        match raw.map(str::trim) {
+            None | Some("") => Given::Missing,
+            Some(text) => parse(text).map_or(Given::Malformed, Given::Value),
+        }
+    }
+
     /// The value, if one was given well-formed.
     pub fn value(self) -> Option<T> {
         match self {

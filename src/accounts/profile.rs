@@ -3,7 +3,9 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
-use super::{Customer, Origin, credentials, register::email_taken_or_internal, validate::Checks};
+use super::{
+    Customer, Gender, Given, Origin, credentials, register::email_taken_or_internal, validate::Checks,
+};
 use crate::{
     auth::{Authenticated, Password, one_time, session},
     error::{Code, Error, Field, FieldError, Result},
@@ -18,10 +20,10 @@ pub struct ProfileChanges {
     pub first_name: Option<String>,
     /// New last name.
     pub last_name: Option<String>,
-    /// New gender (any letter case), or clear it.
-    pub gender: Option<Option<String>>,
-    /// New date of birth (`YYYY-MM-DD`), or clear it.
-    pub date_of_birth: Option<Option<String>>,
+    /// New gender, or clear it (`Some(Given::Missing)`).
+    pub gender: Option<Given<Gender>>,
+    /// New date of birth, or clear it (`Some(Given::Missing)`).
+    pub date_of_birth: Option<Given<chrono::NaiveDate>>,
     /// New phone, or clear it.
     pub phone: Option<Option<String>>,
     /// New email: needs `current_password`.
@@ -52,9 +54,8 @@ pub async fn update_profile(
     let first_name = changes.first_name.as_deref().map(|v| checks.text(Field::FirstName, v));
     let last_name = changes.last_name.as_deref().map(|v| checks.text(Field::LastName, v));
     let phone = changes.phone.as_ref().map(|v| checks.optional_text(Field::Phone, v.as_deref()));
-    let gender = changes.gender.as_ref().map(|g| checks.gender(g.as_deref()));
-    let date_of_birth =
-        changes.date_of_birth.as_ref().map(|d| checks.date_of_birth(d.as_deref(), now.date_naive()));
+    let gender = changes.gender.map(|g| checks.gender(g));
+    let date_of_birth = changes.date_of_birth.map(|d| checks.date_of_birth(d, now.date_naive()));
     let email = changes.email.as_deref().map(|v| checks.email(Field::Email, v));
     let new_password = changes.new_password.as_ref().or(changes.new_password_confirmation.as_ref());
     if new_password.is_some() {

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::{
-    DEFAULT_GROUP_CODE, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project, credentials,
+    DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project, credentials,
     project_exists, validate::Checks,
 };
 use crate::{
@@ -31,10 +31,10 @@ pub struct Registration {
     pub password_confirmation: Option<Password>,
     /// Phone number.
     pub phone: Option<String>,
-    /// Gender, in any letter case (`male`, `FEMALE`, `Other`).
-    pub gender: Option<String>,
-    /// Date of birth, `YYYY-MM-DD`.
-    pub date_of_birth: Option<String>,
+    /// Gender.
+    pub gender: Given<Gender>,
+    /// Date of birth.
+    pub date_of_birth: Given<chrono::NaiveDate>,
     /// The webshop API's extra fields.
     pub webshop: Option<WebshopDetails>,
 }
@@ -50,8 +50,8 @@ impl Registration {
             password: Password::new(String::new()),
             password_confirmation: None,
             phone: None,
-            gender: None,
-            date_of_birth: None,
+            gender: Given::Missing,
+            date_of_birth: Given::Missing,
             webshop: None,
         }
     }
@@ -134,8 +134,8 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         }
     }
     let phone = checks.optional_text(Field::Phone, input.phone.as_deref());
-    let gender = checks.gender(input.gender.as_deref());
-    let date_of_birth = checks.date_of_birth(input.date_of_birth.as_deref(), now.date_naive());
+    let gender = checks.gender(input.gender);
+    let date_of_birth = checks.date_of_birth(input.date_of_birth, now.date_naive());
     let webshop = input.webshop.as_ref().map(|details| checks.webshop(details));
     checks.finish()?;
     let webshop = webshop.flatten().unwrap_or_default();

@@ -218,32 +218,21 @@ impl Checks {
     }
 
     /// A gender in any letter case; blank means none.
-    pub fn gender(&mut self, raw: Option<&str>) -> Option<Option<Gender>> {
-        match raw.map(str::trim) {
-            None | Some("") => Some(None),
-            Some(value) => match Gender::parse(value) {
-                Some(gender) => Some(Some(gender)),
-                None => {
-                    self.refuse(FieldError::new(Field::Gender, Code::Invalid));
-                    None
-                }
-            },
+    pub fn gender(&mut self, given: Given<Gender>) -> Option<Option<Gender>> {
+        match given {
+            Given::Missing => Some(None),
+            Given::Value(gender) => Some(Some(gender)),
+            Given::Malformed => self.refuse_none(FieldError::new(Field::Gender, Code::Invalid)),
         }
     }
 
-    /// A date of birth as `YYYY-MM-DD`, strictly in the past and not before 1900; blank means none.
-    pub fn date_of_birth(&mut self, raw: Option<&str>, today: NaiveDate) -> Option<Option<NaiveDate>> {
-        let raw = match raw.map(str::trim) {
-            None | Some("") => return Some(None),
-            Some(raw) => raw,
-        };
+    /// A date of birth strictly in the past and not before 1900; missing means none.
+    pub fn date_of_birth(&mut self, given: Given<NaiveDate>, today: NaiveDate) -> Option<Option<NaiveDate>> {
         let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
-        match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-            Ok(date) if date < today && date >= earliest => Some(Some(date)),
-            _ => {
-                self.refuse(FieldError::new(Field::DateOfBirth, Code::Invalid));
-                None
-            }
+        match given {
+            Given::Missing => Some(None),
+            Given::Value(date) if date < today && date >= earliest => Some(Some(date)),
+            _ => self.refuse_none(FieldError::new(Field::DateOfBirth, Code::Invalid)),
         }
     }
 }
@@ -313,16 +302,17 @@ mod tests {
     #[test]
     fn dates_of_birth_must_be_iso_dates_in_the_past() {
         let Some(today) = NaiveDate::from_ymd_opt(2026, 11, 23) else { panic!("a valid date") };
+        let given = |raw: &str| Given::from_text(Some(raw), super::super::parse_date);
         let mut checks = Checks::default();
         assert_eq!(
-            checks.date_of_birth(Some("1990-04-01"), today),
+            checks.date_of_birth(given("1990-04-01"), today),
             Some(NaiveDate::from_ymd_opt(1990, 4, 1))
         );
-        assert_eq!(checks.date_of_birth(Some(" "), today), Some(None));
+        assert_eq!(checks.date_of_birth(given(" "), today), Some(None));
         assert!(checks.finish().is_ok());
         for bad in ["01/04/1990", "2026-11-23", "1899-12-31", "1990-02-30"] {
             let mut checks = Checks::default();
-            assert_eq!(checks.date_of_birth(Some(bad), today), None, "{bad}");
+            assert_eq!(checks.date_of_birth(given(bad), today), None, "{bad}");
             assert!(checks.finish().is_err());
         }
     }

@@ -7,11 +7,11 @@ use super::{
     types::{
         Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
         RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,
-        UpdateProfilePayload, VerifyEmailPayload, change,
+        UpdateProfilePayload, VerifyEmailPayload, change, change_given,
     },
 };
 use crate::{
-    accounts::{self, DEFAULT_PROJECT_ID, ProfileChanges, Registration},
+    accounts::{self, DEFAULT_PROJECT_ID, Given, ProfileChanges, Registration},
     auth::Password,
 };
 
@@ -40,8 +40,8 @@ impl Mutation {
             password: Password::new(input.password),
             password_confirmation: Some(Password::new(input.password_confirmation)),
             phone: input.phone,
-            gender: input.gender.map(|g| accounts::Gender::from(g).as_str().to_owned()),
-            date_of_birth: input.date_of_birth,
+            gender: input.gender.map_or(Given::Missing, |g| Given::Value(g.into())),
+            date_of_birth: Given::from_text(input.date_of_birth.as_deref(), accounts::parse_date),
             ..Registration::new(DEFAULT_PROJECT_ID)
         };
         let result = accounts::register(state(ctx)?, origin(ctx)?, registration).await.map(|signed_in| {
@@ -84,8 +84,10 @@ impl Mutation {
         let changes = ProfileChanges {
             first_name: input.first_name,
             last_name: input.last_name,
-            gender: change(input.gender, |g| accounts::Gender::from(g).as_str().to_owned()),
-            date_of_birth: change(input.date_of_birth, |d| d),
+            gender: change_given(input.gender, |g| Given::Value(g.into())),
+            date_of_birth: change_given(input.date_of_birth, |d| {
+                Given::from_text(Some(&d), accounts::parse_date)
+            }),
             phone: change(input.phone, |p| p),
             email: input.email,
             current_password: input.current_password.map(Password::new),

@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::context::state;
 use crate::{
-    accounts,
+    accounts::{self, Given},
     error::{Code, FieldError},
 };
 
@@ -342,6 +342,15 @@ pub struct UpdateProfileInput {
     /// The new password again.
     #[graphql(secret)]
     pub new_password_confirmation: Option<String>,
+}
+
+/// `MaybeUndefined` as the domain's "leave / clear / set" of a value the house judges.
+pub fn change_given<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> Given<U>) -> Option<Given<U>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(Given::Missing),
+        MaybeUndefined::Value(v) => Some(map(v)),
+    }
 }
 
 /// `MaybeUndefined` as the domain's "leave / clear / set".

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{Bagisto, Fields, SESSION_COOKIE, credential, json_response, openapi};
 use crate::{
     accounts::{
-        self, Customer, DEFAULT_PROJECT_ID, Gender, Origin, ProfileChanges, Registration, ResetRequest,
+        self, Customer, DEFAULT_PROJECT_ID, Gender, Given, Origin, ProfileChanges, Registration, ResetRequest,
     },
     auth::{Authenticated, Password, session},
     error::Error,
@@ -131,8 +131,8 @@ pub(super) async fn register(
         password: Password::new(fields.text("password").unwrap_or_default()),
         password_confirmation: Some(Password::new(fields.text("password_confirmation").unwrap_or_default())),
         phone: fields.text("phone"),
-        gender: fields.text("gender"),
-        date_of_birth: fields.text("date_of_birth"),
+        gender: Given::from_text(fields.text("gender").as_deref(), Gender::parse),
+        date_of_birth: Given::from_text(fields.text("date_of_birth").as_deref(), accounts::parse_date),
         ..Registration::new(DEFAULT_PROJECT_ID)
     };
     accounts::register(&state, &origin, registration).await?;
@@ -259,8 +259,9 @@ pub(super) async fn update_profile(
     let changes = ProfileChanges {
         first_name: fields.text("first_name"),
         last_name: fields.text("last_name"),
-        gender: optional("gender"),
-        date_of_birth: optional("date_of_birth"),
+        gender: optional("gender").map(|g| Given::from_text(g.as_deref(), Gender::parse)),
+        date_of_birth: optional("date_of_birth")
+            .map(|d| Given::from_text(d.as_deref(), accounts::parse_date)),
         phone: optional("phone"),
         email: fields.text("email"),
         current_password: fields.text("current_password").map(Password::new),
