@@ -16,7 +16,7 @@ pub fn random(bytes: usize) -> String {
 /// The stored form of a secret: SHA-256, hex. Secrets are random and long, so no salt or slow
 /// hash is needed.
 pub fn digest(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
 #[cfg(test)]

@@ -190,10 +190,14 @@ pub(super) async fn login(
 }
 
 fn set_cookie(response: &mut Response, state: &AppState, value: &str, max_age: u64) {
-    let secure = if state.settings.public_url().starts_with("https://") { "; Secure" } else { "" };
-    let cookie =
-        format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
+    use axum_extra::extract::cookie::{Cookie, SameSite};
+    let cookie = Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX)))
+        .secure(state.settings.public_url().starts_with("https://"));
+    if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
 }

@@ -47,14 +47,8 @@ pub fn credential(headers: &HeaderMap, uri: &Uri) -> Option<String> {
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, value)| *key == name && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
+    let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
+    jar.get(name).map(|cookie| cookie.value().to_owned()).filter(|value| !value.is_empty())
 }
 
 /// Refuses a state-changing Bagisto request sent by a page of a foreign origin (login CSRF: a
