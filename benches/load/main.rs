@@ -1,0 +1,107 @@
+//! Load benchmark: starts the real service binary on a fresh database, drives it over HTTP on
+//! 127.0.0.1 with a fixed number of busy connections, records every latency in an HDR histogram,
+//! and prints figures as ratios to this machine's own limits (argon2's cost, the HTTP ceiling).
+//!
+//! `cargo bench --bench load [-- --duration 15 --postgres --smoke]`; figures also go to
+//! `target/bench/results.json`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod driver;
+mod phases;
+mod report;
+mod service;
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+
+use phases::seed;
+use report::print_table;
+use service::{Service, hash_ms, service_hash_concurrency};
+
+/// The password every seeded customer has.
+const PASSWORD: &str = "bench-password-123";
+
+#[derive(Parser, Debug)]
+#[command(about = "Measure the customer-accounts service over real HTTP")]
+struct Args {
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 15)]
+    duration: u64,
+    /// Run on a fresh PostgreSQL database instead of SQLite.
+    #[arg(long)]
+    postgres: bool,
+    /// PostgreSQL server to create the database on.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+    /// A second or so per phase and few customers: proves the harness works, measures nothing.
+    #[arg(long)]
+    smoke: bool,
+    /// Customers seeded (their tokens rotate in the `me` phase).
+    #[arg(long, default_value_t = 100)]
+    customers: usize,
+    /// Requests per second of `me` while logins flood the hasher.
+    #[arg(long, default_value_t = 100)]
+    flood_me_rate: u64,
+    // `cargo bench` passes `--bench`; accept and ignore it.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let mut args = Args::parse();
+    if args.smoke {
+        args.duration = 1;
+        args.customers = args.customers.min(8);
+    }
+    let phase = Duration::from_secs(args.duration);
+    let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
+    let hash = hash_ms(if args.smoke { 3 } else { 21 });
+    let ceiling = cores as f64 / (hash / 1000.0);
+    eprintln!("argon2id hash: {hash:.1} ms; login ceiling {ceiling:.0}/s on {cores} cores");
+
+    let postgres_db = format!("ca_bench_{}", std::process::id());
+    let database_url = if args.postgres {
+        let admin = Database::connect(&args.postgres_url).await?;
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{postgres_db}\"")).await?;
+        let mut url = url::Url::parse(&args.postgres_url)?;
+        url.set_path(&postgres_db);
+        Some(url.to_string())
+    } else {
+        None
+    };
+    let service = Service::start(database_url).await?;
+    let addr = service.addr;
+    eprintln!("service on {addr}; seeding {} customers", args.customers);
+    let customers = Arc::new(seed(addr, args.customers, "a").await);
+
+    let measured = phases::measure(&service, customers, phase, args.flood_me_rate).await?;
+    drop(service);
+    if args.postgres {
+        let admin = Database::connect(&args.postgres_url).await?;
+        admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{postgres_db}\" WITH (FORCE)")).await?;
+    }
+
+    let run = report::Run {
+        postgres: args.postgres,
+        cores,
+        phase_seconds: args.duration,
+        smoke: args.smoke,
+        hash_ms: hash,
+        ceiling,
+        flood_me_rate: args.flood_me_rate,
+        hash_concurrency: service_hash_concurrency(),
+    };
+    let results = report::figures(&run, &measured);
+    report::failures(&measured);
+    print_table(&results);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&dir)?;
+    let file = dir.join("results.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&Value::Object(results))? + "\n")?;
+    println!("\nwritten to {}", file.display());
+    Ok(())
+}

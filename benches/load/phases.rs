@@ -1,0 +1,260 @@
+//! The phases: what each sends and checks, on seeded customers.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+use hyper::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::{
+    PASSWORD,
+    driver::{Call, MakeCall, Outcome, connect, drive, get, graphql, graphql_ok, send},
+    service::Service,
+};
+
+pub(crate) async fn seed(addr: SocketAddr, customers: usize, run: &str) -> Vec<(String, String)> {
+    let query = "mutation($input: RegisterInput!) { register(input: $input) { token errors { code } } }";
+    let mut seeded = Vec::new();
+    for chunk in (0..customers).collect::<Vec<_>>().chunks(8) {
+        let calls = chunk.iter().map(|i| {
+            let email = format!("seed-{run}-{i}@example.com");
+            async move {
+                let mut sender = connect(addr).await.unwrap();
+                let input = json!({ "input": { "email": email, "firstName": "Bench", "lastName": "Seed",
+                    "password": PASSWORD, "passwordConfirmation": PASSWORD } });
+                let call =
+                    Call { method: Method::POST, path: "/graphql", body: graphql(query, input), token: None };
+                let (_, body) = send(&mut sender, call).await.unwrap();
+                let answer: Value = serde_json::from_slice(&body).unwrap();
+                let token = answer["data"]["register"]["token"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("seeding {email} failed: {answer}"))
+                    .to_owned();
+                (email, token)
+            }
+        });
+        seeded.extend(futures::future::join_all(calls).await);
+    }
+    seeded
+}
+
+pub(crate) fn login_call(customers: Arc<Vec<(String, String)>>) -> MakeCall {
+    Arc::new(move |i| {
+        let (email, _) = &customers[i as usize % customers.len()];
+        let query =
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token errors { code } } }";
+        Call {
+            method: Method::POST,
+            path: "/graphql",
+            body: graphql(query, json!({ "e": email, "p": PASSWORD })),
+            token: None,
+        }
+    })
+}
+
+pub(crate) fn me_call(customers: Arc<Vec<(String, String)>>) -> MakeCall {
+    Arc::new(move |i| {
+        let (_, token) = &customers[i as usize % customers.len()];
+        Call {
+            method: Method::POST,
+            path: "/graphql",
+            body: graphql("{ me { id email firstName } }", json!({})),
+            token: Some(token.clone()),
+        }
+    })
+}
+
+pub(crate) fn me_ok(status: StatusCode, body: &[u8]) -> bool {
+    status == StatusCode::OK
+        && serde_json::from_slice::<Value>(body).is_ok_and(|v| v["data"]["me"]["id"].is_string())
+}
+
+/// What every phase measured.
+pub(crate) struct Measured {
+    pub(crate) health: Outcome,
+    pub(crate) me: Outcome,
+    pub(crate) rest_get: Outcome,
+    pub(crate) me_paced: Outcome,
+    pub(crate) logins: Vec<(usize, Outcome)>,
+    pub(crate) flood: Outcome,
+    pub(crate) me_flood: Outcome,
+    pub(crate) register: Outcome,
+    pub(crate) update: Outcome,
+    pub(crate) idle_rss: f64,
+    pub(crate) peak_rss: f64,
+}
+
+/// Runs every phase against `service`, `phase` long each.
+pub(crate) async fn measure(
+    service: &Service,
+    customers: Arc<Vec<(String, String)>>,
+    phase: Duration,
+    flood_me_rate: u64,
+) -> anyhow::Result<Measured> {
+    let addr = service.addr;
+    let (health, me, rest_get, me_paced) = read_phases(addr, &customers, phase, flood_me_rate).await;
+    let (logins, flood, me_flood, idle_rss, peak_rss) =
+        login_phases(service, &customers, phase, flood_me_rate).await?;
+    let (register, update) = write_phases(addr, &customers, phase).await;
+    Ok(Measured {
+        health,
+        me,
+        rest_get,
+        me_paced,
+        logins,
+        flood,
+        me_flood,
+        register,
+        update,
+        idle_rss,
+        peak_rss,
+    })
+}
+
+/// The read path: `/health` (the HTTP ceiling), `me`, REST's `GET /api/customer/get`, and `me`
+/// paced at `flood_me_rate`.
+async fn read_phases(
+    addr: SocketAddr,
+    customers: &Arc<Vec<(String, String)>>,
+    phase: Duration,
+    flood_me_rate: u64,
+) -> (Outcome, Outcome, Outcome, Outcome) {
+    eprintln!("phase: health");
+    let health =
+        drive(addr, 64, phase, None, Arc::new(|_| get("/health")), Arc::new(|s, _| s == StatusCode::OK))
+            .await;
+    eprintln!("phase: me");
+    let me = drive(addr, 64, phase, None, me_call(customers.clone()), Arc::new(me_ok)).await;
+    eprintln!("phase: REST GET /api/customer/get");
+    let rest_customers = customers.clone();
+    let rest_get = drive(
+        addr,
+        64,
+        phase,
+        None,
+        Arc::new(move |i| {
+            let (_, token) = &rest_customers[i as usize % rest_customers.len()];
+            Call { method: Method::GET, path: "/api/customer/get", body: None, token: Some(token.clone()) }
+        }),
+        Arc::new(|status, body| {
+            status == StatusCode::OK
+                && serde_json::from_slice::<Value>(body).is_ok_and(|v| v["data"]["id"].is_number())
+        }),
+    )
+    .await;
+    eprintln!("phase: me at {} req/s, idle", flood_me_rate);
+    let me_paced =
+        drive(addr, 8, phase, Some(flood_me_rate), me_call(customers.clone()), Arc::new(me_ok)).await;
+
+    (health, me, rest_get, me_paced)
+}
+
+/// Logins at 2, 16 and 256 connections, then `me` paced while 256 connections flood login,
+/// with the service's resident memory sampled meanwhile.
+async fn login_phases(
+    service: &Service,
+    customers: &Arc<Vec<(String, String)>>,
+    phase: Duration,
+    flood_me_rate: u64,
+) -> anyhow::Result<(Vec<(usize, Outcome)>, Outcome, Outcome, f64, f64)> {
+    let addr = service.addr;
+    let mut logins = Vec::new();
+    for concurrency in [2, 16, 256] {
+        eprintln!("phase: login c={concurrency}");
+        let outcome = drive(
+            addr,
+            concurrency,
+            phase,
+            None,
+            login_call(customers.clone()),
+            Arc::new(graphql_ok("login")),
+        )
+        .await;
+        logins.push((concurrency, outcome));
+    }
+
+    eprintln!("phase: me during a login flood");
+    let idle_rss = service.rss_mib();
+    let sampling = Arc::new(AtomicBool::new(true));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (sampling, peak, pid) = (sampling.clone(), peak.clone(), service.child.id());
+        tokio::spawn(async move {
+            while sampling.load(Ordering::Relaxed) {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+                if let Some(kib) = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                {
+                    peak.fetch_max(kib, Ordering::Relaxed);
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    };
+    let flood = tokio::spawn(drive(
+        addr,
+        256,
+        phase,
+        None,
+        login_call(customers.clone()),
+        Arc::new(graphql_ok("login")),
+    ));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let me_flood =
+        drive(addr, 8, phase, Some(flood_me_rate), me_call(customers.clone()), Arc::new(me_ok)).await;
+    let flood = flood.await?;
+    sampling.store(false, Ordering::Relaxed);
+    sampler.await?;
+    let peak_rss = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+
+    Ok((logins, flood, me_flood, idle_rss, peak_rss))
+}
+
+/// The write path: registrations and profile updates.
+async fn write_phases(
+    addr: SocketAddr,
+    customers: &Arc<Vec<(String, String)>>,
+    phase: Duration,
+) -> (Outcome, Outcome) {
+    eprintln!("phase: register");
+    let register_query =
+        "mutation($input: RegisterInput!) { register(input: $input) { token errors { code } } }";
+    let register = drive(
+        addr,
+        16,
+        phase,
+        None,
+        Arc::new(move |i| {
+            let input = json!({ "input": { "email": format!("fresh-{i}@example.com"), "firstName": "Fresh", "lastName": "Bench",
+                "password": PASSWORD, "passwordConfirmation": PASSWORD } });
+            Call { method: Method::POST, path: "/graphql", body: graphql(register_query, input), token: None }
+        }),
+        Arc::new(graphql_ok("register")),
+    )
+    .await;
+    eprintln!("phase: updateProfile");
+    let update_customers = customers.clone();
+    let update = drive(
+        addr,
+        16,
+        phase,
+        None,
+        Arc::new(move |i| {
+            let (_, token) = &update_customers[i as usize % update_customers.len()];
+            let query = "mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { customer { id } errors { code } } }";
+            let input = json!({ "input": { "firstName": format!("Name{i}") } });
+            Call { method: Method::POST, path: "/graphql", body: graphql(query, input), token: Some(token.clone()) }
+        }),
+        Arc::new(graphql_ok("updateProfile")),
+    )
+    .await;
+    (register, update)
+}

@@ -1,0 +1,129 @@
+//! Figures: rounding, the table printed, and the JSON written for later comparison.
+
+use serde_json::{Map, Value, json};
+
+use crate::phases::Measured;
+
+/// Two decimals for figures; ratios go through [`ratio`].
+pub(crate) fn round(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// Three decimals: a ratio near its target must not round across it.
+pub(crate) fn ratio(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
+}
+
+pub(crate) fn print_table(results: &Map<String, Value>) {
+    println!("\n{:<36} {:>12}", "figure", "value");
+    println!("{}", "-".repeat(49));
+    for (key, value) in results {
+        println!("{key:<36} {:>12}", value.to_string().trim_matches('"'));
+    }
+}
+
+/// What the run was, beside what it measured.
+pub(crate) struct Run {
+    pub(crate) postgres: bool,
+    pub(crate) cores: usize,
+    pub(crate) phase_seconds: u64,
+    pub(crate) smoke: bool,
+    pub(crate) hash_ms: f64,
+    pub(crate) ceiling: f64,
+    pub(crate) flood_me_rate: u64,
+    pub(crate) hash_concurrency: usize,
+}
+
+/// Every figure, named as `target/bench/results.json` names it.
+pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
+    let Measured {
+        health,
+        me,
+        rest_get,
+        me_paced,
+        logins,
+        flood,
+        me_flood,
+        register,
+        update,
+        idle_rss,
+        peak_rss,
+    } = measured;
+    let (idle_rss, peak_rss) = (*idle_rss, *peak_rss);
+    let (hash, ceiling, cores, hash_concurrency) =
+        (run.hash_ms, run.ceiling, run.cores, run.hash_concurrency);
+    let mut results = Map::new();
+    let mut put = |key: &str, value: Value| {
+        results.insert(key.to_owned(), value);
+    };
+    let (_, login_256) = &logins[2];
+    put("database", json!(if run.postgres { "postgres" } else { "sqlite" }));
+    put("cores", json!(cores));
+    put("phase_seconds", json!(run.phase_seconds));
+    put("smoke", json!(run.smoke));
+    put("hash_ms", json!(round(hash)));
+    put("login_ceiling_per_s", json!(round(ceiling)));
+    put("health_rps", json!(round(health.per_second())));
+    put("me_rps", json!(round(me.per_second())));
+    put("me_p50_ms", json!(round(me.ms(0.5))));
+    put("me_p99_ms", json!(round(me.ms(0.99))));
+    put("me_failures", json!(me.failed));
+    put("rest_get_rps", json!(round(rest_get.per_second())));
+    put("rest_get_p99_ms", json!(round(rest_get.ms(0.99))));
+    put("rest_get_failures", json!(rest_get.failed));
+    put("me_paced_rate_per_s", json!(run.flood_me_rate));
+    put("me_paced_p99_ms", json!(round(me_paced.ms(0.99))));
+    for (concurrency, outcome) in logins {
+        put(&format!("login_ok_per_s_c{concurrency}"), json!(round(outcome.per_second())));
+        put(&format!("login_p99_ms_c{concurrency}"), json!(round(outcome.ms(0.99))));
+        put(&format!("login_failures_c{concurrency}"), json!(outcome.failed));
+    }
+    put("login_ok_per_s", json!(round(login_256.per_second())));
+    put("login_p99_ms", json!(round(login_256.ms(0.99))));
+    put("login_failures", json!(logins.iter().map(|(_, o)| o.failed).sum::<u64>() + flood.failed));
+    put("me_p99_during_login_flood_ms", json!(round(me_flood.ms(0.99))));
+    put("me_failures_during_login_flood", json!(me_flood.failed));
+    put("login_ok_per_s_during_flood", json!(round(flood.per_second())));
+    put("register_per_s", json!(round(register.per_second())));
+    put("register_failures", json!(register.failed));
+    put("update_profile_per_s", json!(round(update.per_second())));
+    put("update_profile_failures", json!(update.failed));
+    put("idle_rss_mib", json!(round(idle_rss)));
+    put("peak_rss_mib", json!(round(peak_rss)));
+    put("hash_concurrency", json!(hash_concurrency));
+    put("ratio_login_to_ceiling", json!(ratio(login_256.per_second() / ceiling)));
+    put("ratio_me_to_health", json!(ratio(me.per_second() / health.per_second())));
+    put("ratio_rest_get_to_me", json!(ratio(rest_get.per_second() / me.per_second())));
+    put("ratio_me_p99_flood_to_idle", json!(ratio(me_flood.ms(0.99) / me.ms(0.99))));
+    put("ratio_me_p99_flood_to_paced_idle", json!(ratio(me_flood.ms(0.99) / me_paced.ms(0.99))));
+    put("ratio_register_to_login", json!(ratio(register.per_second() / login_256.per_second())));
+    put("rss_budget_mib", json!(round(idle_rss + hash_concurrency as f64 * 20.0 + 50.0)));
+
+    results
+}
+
+/// Explains every phase that had failures, by its first failing answer.
+pub(crate) fn failures(measured: &Measured) {
+    let Measured { health, me, rest_get, me_paced, logins, flood, me_flood, register, update, .. } = measured;
+    let phases = [
+        ("health", health),
+        ("me", me),
+        ("rest get", rest_get),
+        ("me paced", me_paced),
+        ("login flood", flood),
+    ];
+    let phases = phases.into_iter().chain([
+        ("me during flood", me_flood),
+        ("register", register),
+        ("updateProfile", update),
+    ]);
+    for (name, outcome) in phases.chain(logins.iter().map(|(_, o)| ("login", o))) {
+        if let Some(failure) = &outcome.first_failure {
+            eprintln!(
+                "{name}: {} failed; first: {}",
+                outcome.failed,
+                failure.chars().take(300).collect::<String>()
+            );
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! The service under test: the real release binary on its own folder and database, and what
+//! this machine's argon2 costs with the service's own parameters.
+
+use std::{
+    net::SocketAddr,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, bail};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
+use customer_accounts::auth::password::{M_COST_KIB, P_COST, T_COST};
+use hyper::StatusCode;
+
+use crate::{
+    PASSWORD,
+    driver::{connect, get, send},
+};
+
+/// The service process, on its own temporary folder and database.
+pub(crate) struct Service {
+    pub(crate) child: Child,
+    pub(crate) addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Service {
+    pub(crate) async fn start(database_url: Option<String>) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let database_url =
+            database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_customer-accounts"));
+        command.env_clear();
+        if let Ok(concurrency) = std::env::var("HASH_CONCURRENCY") {
+            command.env("HASH_CONCURRENCY", concurrency);
+        }
+        let child = command
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("APP_ENV", "production")
+            .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
+            .env("DATABASE_URL", database_url)
+            .env("DATA_DIR", dir.path())
+            .env("MAIL_DIR", dir.path().join("mail"))
+            .env("LISTEN_ADDR", addr.to_string())
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            // Limits that protect production would measure themselves here; switch them off.
+            .env("RATE_LIMIT_PER_MINUTE", "0")
+            .env("GRAPHQL_RATE_LIMIT_PER_MINUTE", "0")
+            .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
+            .env("LOGIN_FAILURES_PER_EMAIL", "0")
+            .env("MAIL_RESEND_COOLDOWN_SECONDS", "0")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the service binary")?;
+        let service = Self { child, addr, _dir: dir };
+        for _ in 0..300 {
+            if let Ok(mut sender) = connect(addr).await
+                && let Ok((StatusCode::OK, _)) = send(&mut sender, get("/ready")).await
+            {
+                return Ok(service);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the service did not become ready on {addr}")
+    }
+
+    /// Resident memory now, in MiB.
+    pub(crate) fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The median time of one single-threaded argon2id hash with the service's parameters.
+pub(crate) fn hash_ms(samples: usize) -> f64 {
+    let argon = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(M_COST_KIB, T_COST, P_COST, None).unwrap(),
+    );
+    let mut times: Vec<f64> = (0..samples)
+        .map(|_| {
+            let started = Instant::now();
+            argon.hash_password(PASSWORD.as_bytes()).unwrap();
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The hashing threads the service runs: `HASH_CONCURRENCY` (passed through to it) or the
+/// service's own default, computed by the service's own code rather than assumed.
+pub(crate) fn service_hash_concurrency() -> usize {
+    let configured = std::env::var("HASH_CONCURRENCY").ok().and_then(|v| v.parse().ok());
+    customer_accounts::config::Settings { hash_concurrency: configured, ..Default::default() }
+        .hash_concurrency()
+}
