@@ -121,6 +121,40 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// A REST call as a legacy client sends it (`Accept: application/json`, a JSON body), with
+    /// `client`'s cookies and headers: the status and the JSON answer (null when there is none).
+    pub async fn rest(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request =
+            client.request(method, self.url(path)).header(reqwest::header::ACCEPT, "application/json");
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The webshop register path with `body`, presenting `key` as the project API key.
+    pub async fn webshop_register(&self, body: &Value, key: Option<&str>) -> (reqwest::StatusCode, Value) {
+        let client = match key {
+            Some(key) => {
+                let mut headers = reqwest::header::HeaderMap::new();
+                let value = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}")).unwrap();
+                headers.insert(reqwest::header::AUTHORIZATION, value);
+                reqwest::Client::builder().default_headers(headers).build().unwrap()
+            }
+            None => reqwest::Client::new(),
+        };
+        let path = "/api/services/webshop/v1/customer/auth/register";
+        self.rest(&client, reqwest::Method::POST, path, Some(body.clone())).await
+    }
+
     /// POSTs a GraphQL request, optionally as a logged-in customer; returns the whole JSON answer.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request =

@@ -8,26 +8,11 @@ use crate::helpers::{TestApp, spawn, spawn_with};
 const JOHN: &str = "john@example.com";
 const JOHN_PASSWORD: &str = "john1234";
 
-async fn call(
-    client: &Client,
-    method: reqwest::Method,
-    url: String,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut request = client.request(method, url).header(header::ACCEPT, "application/json");
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn register_john(app: &TestApp) {
     let body = json!({ "email": JOHN, "first_name": "John", "last_name": "Doe",
         "password": JOHN_PASSWORD, "password_confirmation": JOHN_PASSWORD });
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(body)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/v1/customer/register", Some(body)).await;
     assert_eq!(
         (status, answer),
         (StatusCode::OK, json!({ "message": "Your account has been created successfully." }))
@@ -58,7 +43,7 @@ async fn register_answers_as_documented_on_both_paths() {
     let body = json!({ "email": "other@example.com", "first_name": "O", "last_name": "T",
         "password": "customer123", "password_confirmation": "customer123" });
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/customer/register"), Some(body)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/customer/register", Some(body)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["message"], "Your account has been created successfully.");
 }
@@ -70,7 +55,7 @@ async fn registering_a_taken_email_gives_the_documented_422() {
     let body = json!({ "email": "JOHN@example.com", "first_name": "John", "last_name": "Doe",
         "password": JOHN_PASSWORD, "password_confirmation": JOHN_PASSWORD });
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(body)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/v1/customer/register", Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         answer,
@@ -84,7 +69,7 @@ async fn validation_messages_are_laravel_style_under_legacy_field_names() {
     let body = json!({ "email": "not-an-email", "first_name": "", "last_name": "Doe",
         "password": "short", "password_confirmation": "other" });
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(body)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/v1/customer/register", Some(body)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         answer,
@@ -105,7 +90,7 @@ async fn a_shop_importing_legacy_accounts_may_lower_the_minimum_to_six() {
     let body = json!({ "email": JOHN, "first_name": "John", "last_name": "Doe",
         "password": "john12", "password_confirmation": "john12" });
     let (status, _) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(body)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/v1/customer/register", Some(body)).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -116,8 +101,7 @@ async fn the_jwt_guard_works_through_register_login_get_profile_logout_and_refus
     let client = Client::new(); // no cookie jar: the JWT alone authenticates
     let credentials = json!({ "email": JOHN, "password": JOHN_PASSWORD });
     let (status, login) =
-        call(&client, reqwest::Method::POST, app.url("/api/customer/login?token=true"), Some(credentials))
-            .await;
+        app.rest(&client, reqwest::Method::POST, "/api/customer/login?token=true", Some(credentials)).await;
     assert_eq!(status, StatusCode::OK);
     let token = login["token"].as_str().unwrap().to_owned();
     assert_eq!(token.split('.').count(), 3, "a JWT");
@@ -180,18 +164,18 @@ async fn the_cookie_guard_works_through_login_get_profile_logout_and_refusal() {
     assert_eq!(login["token"], true);
     assert_eq!(login["data"], john(&login));
 
-    let (status, get) = call(&app.client, reqwest::Method::GET, app.url("/api/customer/get"), None).await;
+    let (status, get) = app.rest(&app.client, reqwest::Method::GET, "/api/customer/get", None).await;
     assert_eq!((status, get), (StatusCode::OK, json!({ "data": john(&login) })));
-    let (status, _) = call(
-        &app.client,
-        reqwest::Method::PUT,
-        app.url("/api/customer/profile"),
-        Some(json!({ "first_name": "Jon", "last_name": "Doe" })),
-    )
-    .await;
+    let (status, _) = app
+        .rest(
+            &app.client,
+            reqwest::Method::PUT,
+            "/api/customer/profile",
+            Some(json!({ "first_name": "Jon", "last_name": "Doe" })),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, logout) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/customer/logout"), None).await;
+    let (status, logout) = app.rest(&app.client, reqwest::Method::POST, "/api/customer/logout", None).await;
     assert_eq!((status, logout), (StatusCode::OK, json!({ "message": "Logged out successfully!" })));
     // Even a client that kept the old cookie value is refused: the session is revoked.
     let stale = Client::new()
@@ -221,15 +205,14 @@ async fn wrong_credentials_and_missing_fields_answer_as_documented() {
     register_john(&app).await;
     let wrong = json!({ "email": JOHN, "password": "wrong-password" });
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/customer/login?token=true"), Some(wrong))
-            .await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/customer/login?token=true", Some(wrong)).await;
     assert_eq!((status, answer), (StatusCode::UNAUTHORIZED, json!({ "error": "Invalid Email or Password" })));
     let unknown = json!({ "email": "nobody@example.com", "password": "wrong-password" });
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/customer/login"), Some(unknown)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/customer/login", Some(unknown)).await;
     assert_eq!((status, answer), (StatusCode::UNAUTHORIZED, json!({ "error": "Invalid Email or Password" })));
     let (status, answer) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/customer/login"), Some(json!({}))).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/customer/login", Some(json!({}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["errors"]["email"], json!(["The email field is required."]));
     assert_eq!(answer["errors"]["password"], json!(["The password field is required."]));
@@ -241,14 +224,15 @@ async fn customers_by_id_shows_only_ones_own_record() {
     register_john(&app).await;
     let other = json!({ "email": "jane@example.com", "first_name": "Jane", "last_name": "Doe",
         "password": "jane12345", "password_confirmation": "jane12345" });
-    call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(other)).await;
-    let (_, login) = call(
-        &app.client,
-        reqwest::Method::POST,
-        app.url("/api/customer/login?token=true"),
-        Some(json!({ "email": JOHN, "password": JOHN_PASSWORD })),
-    )
-    .await;
+    app.rest(&app.client, reqwest::Method::POST, "/api/v1/customer/register", Some(other)).await;
+    let (_, login) = app
+        .rest(
+            &app.client,
+            reqwest::Method::POST,
+            "/api/customer/login?token=true",
+            Some(json!({ "email": JOHN, "password": JOHN_PASSWORD })),
+        )
+        .await;
     let token = login["token"].as_str().unwrap();
     let own_id = login["data"]["id"].as_i64().unwrap();
     let get = |path: String| Client::new().get(app.url(&path)).bearer_auth(token).send();
@@ -266,21 +250,21 @@ async fn customers_by_id_shows_only_ones_own_record() {
 async fn changing_email_or_password_over_rest_needs_the_current_password() {
     let app = spawn().await;
     register_john(&app).await;
-    call(
+    app.rest(
         &app.client,
         reqwest::Method::POST,
-        app.url("/api/customer/login"),
+        "/api/customer/login",
         Some(json!({ "email": JOHN, "password": JOHN_PASSWORD })),
     )
     .await;
     let change = json!({ "password": "brand-new-pass", "password_confirmation": "brand-new-pass" });
     let (status, answer) =
-        call(&app.client, reqwest::Method::PUT, app.url("/api/customer/profile"), Some(change)).await;
+        app.rest(&app.client, reqwest::Method::PUT, "/api/customer/profile", Some(change)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["errors"]["current_password"], json!(["The current password field is required."]));
     let change = json!({ "password": "brand-new-pass", "password_confirmation": "brand-new-pass", "current_password": JOHN_PASSWORD });
     let (status, _) =
-        call(&app.client, reqwest::Method::PUT, app.url("/api/customer/profile"), Some(change)).await;
+        app.rest(&app.client, reqwest::Method::PUT, "/api/customer/profile", Some(change)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(app.login(JOHN, "brand-new-pass").await["errors"], json!([]));
 }
@@ -290,35 +274,38 @@ async fn forgot_password_answers_the_same_for_unknown_emails_by_default() {
     let app = spawn().await;
     register_john(&app).await;
     let expected = json!({ "message": "We have e-mailed your password reset link!" });
-    let (status, known) = call(
-        &app.client,
-        reqwest::Method::POST,
-        app.url("/api/customer/forgot-password"),
-        Some(json!({ "email": JOHN })),
-    )
-    .await;
+    let (status, known) = app
+        .rest(
+            &app.client,
+            reqwest::Method::POST,
+            "/api/customer/forgot-password",
+            Some(json!({ "email": JOHN })),
+        )
+        .await;
     assert_eq!((status, known), (StatusCode::OK, expected.clone()));
     // The document's examples use GET with a query string.
-    let (status, unknown) = call(
-        &app.client,
-        reqwest::Method::GET,
-        app.url("/api/customer/forgot-password?email=peter@example.com"),
-        None,
-    )
-    .await;
+    let (status, unknown) = app
+        .rest(
+            &app.client,
+            reqwest::Method::GET,
+            "/api/customer/forgot-password?email=peter@example.com",
+            None,
+        )
+        .await;
     assert_eq!((status, unknown), (StatusCode::OK, expected));
 }
 
 #[tokio::test]
 async fn legacy_reveal_unknown_email_restores_the_documented_error() {
     let app = spawn_with(|s| s.legacy_reveal_unknown_email = true).await;
-    let (status, answer) = call(
-        &app.client,
-        reqwest::Method::GET,
-        app.url("/api/customer/forgot-password?email=peter@example.com"),
-        None,
-    )
-    .await;
+    let (status, answer) = app
+        .rest(
+            &app.client,
+            reqwest::Method::GET,
+            "/api/customer/forgot-password?email=peter@example.com",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer, json!({ "error": "We can't find a user with that e-mail address." }));
 }
@@ -347,7 +334,7 @@ async fn unknown_fields_are_ignored() {
     let body = json!({ "email": JOHN, "first_name": "John", "last_name": "Doe", "password": JOHN_PASSWORD,
         "password_confirmation": JOHN_PASSWORD, "newsletter": true, "channel": "default" });
     let (status, _) =
-        call(&app.client, reqwest::Method::POST, app.url("/api/v1/customer/register"), Some(body)).await;
+        app.rest(&app.client, reqwest::Method::POST, "/api/v1/customer/register", Some(body)).await;
     assert_eq!(status, StatusCode::OK);
 }
 

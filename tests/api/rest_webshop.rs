@@ -4,11 +4,11 @@ use customer_accounts::{
     accounts,
     entity::{address, customer, project},
 };
-use reqwest::{StatusCode, header};
+use reqwest::StatusCode;
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn};
+use crate::helpers::spawn;
 
 const PATH: &str = "/api/services/webshop/v1/customer/auth/register";
 
@@ -23,21 +23,10 @@ fn example() -> Value {
     })
 }
 
-async fn post(app: &TestApp, body: &Value, key: Option<&str>) -> (StatusCode, Value) {
-    let mut request =
-        reqwest::Client::new().post(app.url(PATH)).header(header::ACCEPT, "application/json").json(body);
-    if let Some(key) = key {
-        request = request.bearer_auth(key);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    (status, response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn the_documented_example_creates_the_account_and_answers_in_both_documented_shapes() {
     let app = spawn().await;
-    let (status, answer) = post(&app, &example(), Some("YOUR_API_TOKEN")).await;
+    let (status, answer) = app.webshop_register(&example(), Some("YOUR_API_TOKEN")).await;
     assert_eq!(status, StatusCode::CREATED);
     let token = answer["token"].as_str().unwrap().to_owned();
     let customer = json!({ "id": answer["customer"]["id"], "email": "jane@example.com", "firstname": "Jane",
@@ -84,7 +73,7 @@ async fn the_documented_example_creates_the_account_and_answers_in_both_document
 #[tokio::test]
 async fn the_sanctum_token_works_on_graphql_and_bagisto_paths_until_logout() {
     let app = spawn().await;
-    let (_, answer) = post(&app, &example(), None).await;
+    let (_, answer) = app.webshop_register(&example(), None).await;
     let token = answer["token"].as_str().unwrap();
     assert_eq!(app.me(token).await["email"], "jane@example.com");
     let get = || reqwest::Client::new().get(app.url("/api/customer/get")).bearer_auth(token).send();
@@ -100,8 +89,8 @@ async fn the_sanctum_token_works_on_graphql_and_bagisto_paths_until_logout() {
 #[tokio::test]
 async fn validation_failures_are_422_with_error_true() {
     let app = spawn().await;
-    post(&app, &example(), None).await;
-    let (status, answer) = post(&app, &example(), None).await;
+    app.webshop_register(&example(), None).await;
+    let (status, answer) = app.webshop_register(&example(), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         answer,
@@ -113,7 +102,7 @@ async fn validation_failures_are_422_with_error_true() {
     bad["account_type"] = json!("government");
     bad["default_billing"]["country"] = json!("XX");
     bad["company"] = json!("c".repeat(192));
-    let (status, answer) = post(&app, &bad, None).await;
+    let (status, answer) = app.webshop_register(&bad, None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["errors"]["account_type"], json!(["The selected account type is invalid."]));
     assert_eq!(answer["errors"]["company"], json!(["The company must not be greater than 191 characters."]));
@@ -124,14 +113,17 @@ async fn validation_failures_are_422_with_error_true() {
 async fn names_are_optional_but_project_id_is_required_and_must_exist() {
     let app = spawn().await;
     let minimal = json!({ "project_id": 1, "email": "min@example.com", "password": "correct-horse" });
-    assert_eq!(post(&app, &minimal, None).await.0, StatusCode::CREATED);
+    assert_eq!(app.webshop_register(&minimal, None).await.0, StatusCode::CREATED);
     let (status, answer) =
-        post(&app, &json!({ "email": "x@example.com", "password": "correct-horse" }), None).await;
+        app.webshop_register(&json!({ "email": "x@example.com", "password": "correct-horse" }), None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["errors"]["project_id"], json!(["The project id field is required."]));
-    let (status, answer) =
-        post(&app, &json!({ "project_id": 99, "email": "x@example.com", "password": "correct-horse" }), None)
-            .await;
+    let (status, answer) = app
+        .webshop_register(
+            &json!({ "project_id": 99, "email": "x@example.com", "password": "correct-horse" }),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer["errors"]["project_id"], json!(["The selected project id is invalid."]));
 }
@@ -148,11 +140,11 @@ async fn one_person_may_have_accounts_in_two_shops() {
     .insert(&app.state.db)
     .await
     .unwrap();
-    assert_eq!(post(&app, &example(), None).await.0, StatusCode::CREATED);
+    assert_eq!(app.webshop_register(&example(), None).await.0, StatusCode::CREATED);
     let mut second = example();
     second["project_id"] = json!(2);
-    assert_eq!(post(&app, &second, None).await.0, StatusCode::CREATED);
-    assert_eq!(post(&app, &second, None).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(app.webshop_register(&second, None).await.0, StatusCode::CREATED);
+    assert_eq!(app.webshop_register(&second, None).await.0, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
@@ -160,34 +152,45 @@ async fn a_project_with_api_keys_requires_one_of_them() {
     let app = spawn().await;
     // Without keys the call works without one (the default set-up).
     assert_eq!(
-        post(&app, &json!({ "project_id": 1, "email": "a@example.com", "password": "correct-horse" }), None)
-            .await
-            .0,
+        app.webshop_register(
+            &json!({ "project_id": 1, "email": "a@example.com", "password": "correct-horse" }),
+            None
+        )
+        .await
+        .0,
         StatusCode::CREATED
     );
     let key = accounts::create_api_key(&app.state.db, 1, "storefront").await.unwrap();
     let body = json!({ "project_id": 1, "email": "b@example.com", "password": "correct-horse" });
     for presented in [None, Some("1|wrong-secret"), Some("garbage")] {
-        let (status, answer) = post(&app, &body, presented).await;
+        let (status, answer) = app.webshop_register(&body, presented).await;
         assert_eq!(
             (status, answer),
             (StatusCode::UNAUTHORIZED, json!({ "error": true, "message": "Unauthenticated." }))
         );
     }
-    assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::CREATED);
+    assert_eq!(app.webshop_register(&body, Some(&key.key)).await.0, StatusCode::CREATED);
     accounts::revoke_api_key(&app.state.db, key.record.id).await.unwrap();
     let body = json!({ "project_id": 1, "email": "c@example.com", "password": "correct-horse" });
-    assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::UNAUTHORIZED, "a revoked key");
     assert_eq!(
-        post(&app, &body, None).await.0,
+        app.webshop_register(&body, Some(&key.key)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a revoked key"
+    );
+    assert_eq!(
+        app.webshop_register(&body, None).await.0,
         StatusCode::UNAUTHORIZED,
         "revoking the last key reopens nothing"
     );
 
     // Only an operator reopens the project; a revoked key stays refused even then.
     assert!(accounts::require_api_key(&app.state.db, 1, false).await.unwrap());
-    assert_eq!(post(&app, &body, Some(&key.key)).await.0, StatusCode::UNAUTHORIZED, "still revoked");
-    assert_eq!(post(&app, &body, None).await.0, StatusCode::CREATED, "reopened by the operator");
+    assert_eq!(
+        app.webshop_register(&body, Some(&key.key)).await.0,
+        StatusCode::UNAUTHORIZED,
+        "still revoked"
+    );
+    assert_eq!(app.webshop_register(&body, None).await.0, StatusCode::CREATED, "reopened by the operator");
 }
 
 #[tokio::test]
@@ -215,13 +218,13 @@ async fn form_encoded_bodies_with_bracketed_billing_fields_work() {
 async fn every_mistake_is_reported_at_once_the_project_and_consent_among_them() {
     let app = spawn().await;
     let body = json!({ "email": "not-an-email", "password": "short", "project_id": "abc", "cart_reminder_consent": "maybe" });
-    let (status, answer) = post(&app, &body, None).await;
+    let (status, answer) = app.webshop_register(&body, None).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let mut named: Vec<&str> = answer["errors"].as_object().unwrap().keys().map(String::as_str).collect();
     named.sort_unstable();
     assert_eq!(named, ["cart_reminder_consent", "email", "password", "project_id"], "{answer}");
     let (_, answer) =
-        post(&app, &json!({ "email": "not-an-email", "password": "correct-horse" }), None).await;
+        app.webshop_register(&json!({ "email": "not-an-email", "password": "correct-horse" }), None).await;
     assert_eq!(answer["errors"]["project_id"], json!(["The project id field is required."]));
     assert_eq!(answer["errors"]["email"], json!(["The email must be a valid email address."]));
 }
