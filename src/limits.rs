@@ -18,10 +18,30 @@ use axum::{
 };
 
 use crate::{
-    accounts::Origin,
     config::Settings,
     error::{Error, Result},
 };
+
+/// Where a request comes from, and the one argon2 run it may spend: credential operations are
+/// limited per client IP and per request.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// The client's IP (the socket's, or `X-Forwarded-For` behind a trusted proxy).
+    pub ip: std::net::IpAddr,
+    hash_spent: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Origin {
+    /// A new request from `ip`, its argon2 run unspent.
+    pub fn new(ip: std::net::IpAddr) -> Self {
+        Self { ip, hash_spent: Default::default() }
+    }
+
+    /// Claims the request's argon2 run; `false` when it was already claimed.
+    pub(crate) fn spend_hash(&self) -> bool {
+        !self.hash_spent.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+}
 
 type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
 

@@ -141,26 +141,7 @@ impl<T> Given<T> {
     }
 }
 
-/// Where a request comes from, and the one argon2 run it may spend: credential operations are
-/// limited per client IP and per request.
-#[derive(Debug, Clone)]
-pub struct Origin {
-    /// The client's IP (the socket's, or `X-Forwarded-For` behind a trusted proxy).
-    pub ip: std::net::IpAddr,
-    hash_spent: std::sync::Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Origin {
-    /// A new request from `ip`, its argon2 run unspent.
-    pub fn new(ip: std::net::IpAddr) -> Self {
-        Self { ip, hash_spent: Default::default() }
-    }
-
-    /// Claims the request's argon2 run; `false` when it was already claimed.
-    fn spend_hash(&self) -> bool {
-        !self.hash_spent.swap(true, std::sync::atomic::Ordering::AcqRel)
-    }
-}
+pub use crate::limits::Origin;
 
 /// Refuses an unverified customer's session while `REQUIRE_EMAIL_VERIFICATION` is on. Every
 /// authenticated operation asks this, except verifying, resending the link and logging out.
@@ -178,6 +159,12 @@ pub async fn group(state: &AppState, id: i32) -> Result<Group> {
         .await?
         .map(Group::from)
         .ok_or_else(|| Error::internal(anyhow::anyhow!("customer group {id} is missing")))
+}
+
+/// Who `credential` (a JWT, or an opaque `<session id>|<secret>` token) belongs to: a live
+/// session of an active customer, or `Unauthenticated`.
+pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenticated> {
+    crate::auth::session::authenticate(&state.tokens, &state.db, credential).await
 }
 
 /// The caller's own account, as the doors show it.

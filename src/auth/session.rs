@@ -2,16 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, RelationTrait,
-    Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, RelationTrait, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
-use super::secret;
+use super::{TokenIssuer, secret};
 use crate::{
     entity::{customer, session},
     error::{Error, Result},
-    state::AppState,
 };
 
 /// A caller whose token names a live session of an active customer.
@@ -45,7 +44,11 @@ pub async fn open<C: ConnectionTrait>(
 /// Who `credential` belongs to, if it names a live session of an active customer;
 /// `Unauthenticated` otherwise. A credential is a JWT, or an opaque `<session id>|<secret>`
 /// token (the cookie guard's value, and the webshop API's Sanctum-style bearer token).
-pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenticated> {
+pub async fn authenticate(
+    tokens: &TokenIssuer,
+    db: &DatabaseConnection,
+    credential: &str,
+) -> Result<Authenticated> {
     // One query checks the session and loads the customer.
     let live = |session_id: Uuid| {
         customer::Entity::find()
@@ -61,12 +64,12 @@ pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenti
             (session_id, live(session_id).filter(session::Column::TokenHash.eq(secret::digest(presented))))
         }
         None => {
-            let claims = state.tokens.verify(credential).ok_or(Error::Unauthenticated)?;
+            let claims = tokens.verify(credential).ok_or(Error::Unauthenticated)?;
             let customer_id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
             (claims.sid, live(claims.sid).filter(customer::Column::Id.eq(customer_id)))
         }
     };
-    let customer = query.one(&state.db).await?.ok_or(Error::Unauthenticated)?;
+    let customer = query.one(db).await?.ok_or(Error::Unauthenticated)?;
     Ok(Authenticated { customer, session_id })
 }
 

@@ -6,7 +6,7 @@ use async_graphql::{Context, ErrorExtensions as _};
 use super::types::{Payload, UserError};
 use crate::{
     accounts::{self, Origin},
-    auth::{Authenticated, session},
+    auth::Authenticated,
     error::Error,
     state::AppState,
 };
@@ -28,7 +28,7 @@ pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
 async fn session_of(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
     let Some(Credentials(Some(token))) = ctx.data_opt::<Credentials>() else { return Ok(None) };
     let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
-    match session::authenticate(state, token).await {
+    match accounts::authenticate(state, token).await {
         Ok(caller) => Ok(Some(caller)),
         Err(Error::Unauthenticated) => Ok(None),
         Err(other) => Err(other),

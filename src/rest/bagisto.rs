@@ -16,7 +16,7 @@ use crate::{
     accounts::{
         self, Customer, DEFAULT_PROJECT_ID, Gender, Given, Origin, ProfileChanges, Registration, ResetRequest,
     },
-    auth::{Authenticated, Password, session},
+    auth::{Authenticated, Password},
     error::Error,
     state::AppState,
 };
@@ -101,7 +101,7 @@ async fn shape(state: &AppState, customer: Customer) -> Result<Value, Error> {
 /// The session a legacy credential names, verified address or not (logout takes any).
 async fn session_of(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
     let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
-    session::authenticate(state, &credential).await
+    accounts::authenticate(state, &credential).await
 }
 
 /// The caller, held to `REQUIRE_EMAIL_VERIFICATION`.
