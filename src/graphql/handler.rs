@@ -19,7 +19,10 @@ use axum::{
 };
 use serde_json::json;
 
-use super::AppSchema;
+use super::{
+    AppSchema,
+    persisted::{Miss, PersistedQueries},
+};
 use super::{
     context::Credentials,
     guard::{self, DocumentLimits},
@@ -33,18 +36,21 @@ use crate::{
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
-/// What the `/graphql` handlers share: the state and the schema built over it.
+/// What the `/graphql` handlers share: the state, the schema built over it, and the persisted
+/// queries seen.
 #[derive(Clone)]
 pub struct Doors {
     /// The service state.
     state: AppState,
     /// The GraphQL schema over that state.
     schema: AppSchema,
+    /// Documents by hash (automatic persisted queries).
+    persisted: std::sync::Arc<PersistedQueries>,
 }
 
 /// `/graphql` (GET and POST), with its per-IP request limit.
 pub fn routes(state: AppState) -> Router {
-    let doors = Doors { schema: super::build(state.clone()), state };
+    let doors = Doors { schema: super::build(state.clone()), state, persisted: Default::default() };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route_layer(axum::middleware::from_fn_with_state(doors.clone(), rate_limit))
@@ -101,11 +107,28 @@ fn accepts_graphql_response(headers: &HeaderMap) -> bool {
         .any(|mime| mime.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE)))
 }
 
+/// A persisted-query request that cannot be served, shaped as Apollo Client expects.
+fn persisted_miss(miss: Miss) -> Response {
+    let status = if miss == Miss::NotFound { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+    refuse(status, miss.code(), miss.message())
+}
+
+/// Whether `response` failed as a whole request (a document that does not parse or validate,
+/// variables that do not coerce): no data, and no error that names a field's path.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Bounds the request (nesting, then cost), runs it, and answers in the media type asked for.
+/// `persist` is the hash to keep the document under once it passed the bounds.
 async fn execute(
     doors: &Doors,
     origin: Origin,
     headers: &HeaderMap,
     mut request: async_graphql::Request,
+    persist: Option<String>,
 ) -> Response {
     if nesting::document_too_deep(&request.query, MAX_NESTING) {
         return too_deep();
@@ -124,8 +147,18 @@ async fn execute(
         let status = if accepts_graphql_response(headers) { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return refuse(status, refusal.code(), &refusal.message());
     }
+    if let Some(hash) = persist {
+        doors.persisted.remember(hash, &request.query);
+    }
     let request = request.data(Credentials(bearer_token(headers))).data(origin);
     let response = doors.schema.execute(request).await;
+    // GraphQL-over-HTTP: with the newer media type, a request error is a 400 without `data`.
+    if accepts_graphql_response(headers) && is_request_error(&response) {
+        let body = json!({ "errors": response.errors });
+        let mut answer = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+        answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(GRAPHQL_RESPONSE));
+        return answer;
+    }
     let mut answer = GraphQLResponse::from(response).into_response();
     if !accepts_graphql_response(headers) {
         answer.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -155,7 +188,10 @@ async fn graphql_post(
         return too_deep();
     }
     match serde_json::from_slice::<async_graphql::Request>(&body) {
-        Ok(request) => execute(&doors, origin, &headers, request).await,
+        Ok(mut request) => match doors.persisted.resolve(&mut request) {
+            Ok(persist) => execute(&doors, origin, &headers, request, persist).await,
+            Err(miss) => persisted_miss(miss),
+        },
         Err(err) => refuse(
             StatusCode::BAD_REQUEST,
             "BAD_REQUEST",
@@ -208,10 +244,12 @@ fn request_from_query(uri: &Uri) -> Result<Option<async_graphql::Request>, BadQu
             _ => {}
         }
     }
-    Ok(query.map(|query| {
-        request.query = query;
-        request
-    }))
+    // A persisted query's hash in `extensions` stands for the document.
+    if query.is_none() && request.extensions.is_empty() {
+        return Ok(None);
+    }
+    request.query = query.unwrap_or_default();
+    Ok(Some(request))
 }
 
 /// `GET /graphql`: GraphiQL for browsers, otherwise a query (never a mutation) from the URL.
@@ -229,6 +267,10 @@ async fn graphql_get(
         }
         Ok(None) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Missing the `query` parameter."),
         Err(refusal) => return refusal.into_response(),
+    };
+    let persist = match doors.persisted.resolve(&mut request) {
+        Ok(persist) => persist,
+        Err(miss) => return persisted_miss(miss),
     };
     if nesting::document_too_deep(&request.query, MAX_NESTING) {
         return too_deep();
@@ -252,5 +294,5 @@ async fn graphql_get(
             return answer;
         }
     }
-    execute(&doors, origin, &headers, request).await
+    execute(&doors, origin, &headers, request, persist).await
 }

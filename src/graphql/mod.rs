@@ -5,6 +5,7 @@ mod context;
 pub mod guard;
 mod handler;
 mod mutation;
+mod persisted;
 mod query;
 mod schema;
 mod types;

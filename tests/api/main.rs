@@ -17,3 +17,4 @@ mod rest_webshop;
 mod schema;
 mod smtp;
 mod tokens;
+mod tools;

@@ -1,0 +1,124 @@
+//! What the tools storefront developers use send: graphql-js's standard introspection query,
+//! Apollo's automatic persisted queries, and GraphQL-over-HTTP's newer media type.
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::helpers::{TestApp, spawn, top_level_code};
+
+/// graphql-js 16.15's `getIntrospectionQuery()` with every option GraphiQL turns on
+/// (descriptions, specifiedByUrl, directiveIsRepeatable, schemaDescription, inputValueDeprecation).
+const STANDARD_INTROSPECTION: &str = include_str!("fixtures/introspection.graphql");
+
+async fn post(app: &TestApp, accept: &str, body: Value) -> (StatusCode, Option<String>, Value) {
+    let response =
+        app.client.post(app.url("/graphql")).header(header::ACCEPT, accept).json(&body).send().await.unwrap();
+    let status = response.status();
+    let content_type =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (status, content_type, response.json().await.unwrap())
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn the_standard_introspection_query_passes_the_default_limits() {
+    let app = spawn().await;
+    let (status, _, answer) =
+        post(&app, "application/json", json!({ "query": STANDARD_INTROSPECTION })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let types = answer["data"]["__schema"]["types"].as_array().unwrap();
+    for name in ["Query", "Mutation", "Customer", "Date", "DateTime"] {
+        assert!(types.iter().any(|t| t["name"] == name), "{name} is listed");
+    }
+}
+
+#[tokio::test]
+async fn apollo_persisted_queries_fall_back_then_run_from_the_hash() {
+    let app = spawn().await;
+    let query = "query Ping { __typename }";
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } });
+
+    let (status, _, miss) = post(&app, "application/json", json!({ "extensions": persisted })).await;
+    assert_eq!(status, StatusCode::OK, "Apollo expects the miss as a GraphQL error");
+    assert_eq!(top_level_code(&miss), Some("PERSISTED_QUERY_NOT_FOUND"), "{miss}");
+
+    let (_, _, registered) =
+        post(&app, "application/json", json!({ "query": query, "extensions": persisted })).await;
+    assert_eq!(registered["data"]["__typename"], "Query");
+    let (_, _, by_hash) = post(&app, "application/json", json!({ "extensions": persisted })).await;
+    assert_eq!(by_hash["data"]["__typename"], "Query", "{by_hash}");
+
+    let extensions = persisted.to_string();
+    let by_get = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("extensions", extensions.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_get.json::<Value>().await.unwrap()["data"]["__typename"], "Query");
+}
+
+#[tokio::test]
+async fn a_persisted_hash_must_match_its_document_and_never_runs_a_mutation_by_get() {
+    let app = spawn().await;
+    let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256("something else") } });
+    let (status, _, answer) =
+        post(&app, "application/json", json!({ "query": "{ __typename }", "extensions": wrong })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(top_level_code(&answer), Some("PERSISTED_QUERY_HASH_MISMATCH"));
+
+    let mutation = r#"mutation { forgotPassword(email: "jane@example.com") { message } }"#;
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(mutation) } });
+    post(&app, "application/json", json!({ "query": mutation, "extensions": persisted })).await;
+    let extensions = persisted.to_string();
+    let by_get = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("extensions", extensions.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_get.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+#[tokio::test]
+async fn a_cached_document_is_held_to_the_cost_limits_for_the_operation_run() {
+    let app = spawn().await;
+    let aliases: String = (0..200).map(|i| format!("a{i}: __typename ")).collect();
+    let document = format!("query Cheap {{ __typename }} query Costly {{ {aliases} }}");
+    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(&document) } });
+    let body = json!({ "query": document, "operationName": "Cheap", "extensions": persisted });
+    let (_, _, cheap) = post(&app, "application/json", body).await;
+    assert_eq!(cheap["data"]["__typename"], "Query", "{cheap}");
+    let body = json!({ "operationName": "Costly", "extensions": persisted });
+    let (_, _, costly) = post(&app, "application/json", body).await;
+    assert_eq!(top_level_code(&costly), Some("QUERY_TOO_COMPLEX"), "{costly}");
+}
+
+#[tokio::test]
+async fn with_the_newer_media_type_request_errors_are_400_without_data() {
+    let app = spawn().await;
+    let accept = "application/graphql-response+json";
+    let cases = [
+        json!({ "query": "{ me { " }),
+        json!({ "query": "{ noSuchField }" }),
+        json!({ "query": "query($e: String!) { forgotPasswordCheck: __typename }", "variables": {} }),
+    ];
+    for body in cases {
+        let (status, content_type, answer) = post(&app, accept, body.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert!(answer.get("data").is_none(), "{answer}");
+        assert!(answer["errors"].as_array().is_some_and(|e| !e.is_empty()));
+        assert_eq!(content_type.as_deref(), Some(accept));
+    }
+    // With application/json the same request is a 200 with errors, as before.
+    let (status, _, answer) = post(&app, "application/json", json!({ "query": "{ noSuchField }" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(answer["errors"].is_array());
+}
