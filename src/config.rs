@@ -172,6 +172,9 @@ pub struct Settings {
     /// `CORS_ALLOWED_ORIGINS`: comma-separated storefront origins (`https://shop.example`) whose
     /// browser pages may call the API; none by default.
     pub cors_allowed_origins: String,
+    /// `CORS_ALLOWED_HEADERS`: comma-separated request headers those pages may send beyond
+    /// `Authorization`, `Content-Type`, `Accept`, `X-Request-Id` and Apollo's client headers.
+    pub cors_allowed_headers: String,
 }
 
 impl Default for Settings {
@@ -224,6 +227,7 @@ impl Default for Settings {
             trusted_proxies: String::new(),
             legacy_reveal_unknown_email: false,
             cors_allowed_origins: String::new(),
+            cors_allowed_headers: String::new(),
         }
     }
 }
@@ -355,6 +359,8 @@ impl Settings {
         }
         self.trusted_proxies()
             .map_err(|bad| refuse("TRUSTED_PROXIES", format!("`{bad}` is not an IP address")))?;
+        self.cors_allowed_headers()
+            .map_err(|bad| refuse("CORS_ALLOWED_HEADERS", format!("`{bad}` is not a header name")))?;
         self.cors_allowed_origins().map_err(|bad| {
             refuse("CORS_ALLOWED_ORIGINS", format!("`{bad}` is not an origin like https://shop.example"))
         })?;
@@ -455,6 +461,16 @@ impl Settings {
                 }
                 _ => Err(origin.to_owned()),
             })
+            .collect()
+    }
+
+    /// The extra request headers storefront pages may send; the first malformed name on error.
+    pub fn cors_allowed_headers(&self) -> Result<Vec<axum::http::HeaderName>, String> {
+        self.cors_allowed_headers
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|name| axum::http::HeaderName::try_from(name).map_err(|_| name.to_owned()))
             .collect()
     }
 

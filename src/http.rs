@@ -12,7 +12,7 @@ use axum::{
     extract::{ConnectInfo, DefaultBodyLimit, State},
     http::{HeaderName, HeaderValue, Method, Request, StatusCode, header},
     middleware::{self, Next},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use tower::ServiceBuilder;
@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(middleware::from_fn(crate::telemetry::carry_request_id))
                 .layer(CatchPanicLayer::new())
+                .layer(middleware::from_fn(graphql_shaped_refusals))
                 .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
                 .layer(RequestBodyLimitLayer::new(max_body))
                 .layer(DefaultBodyLimit::max(max_body)),
@@ -96,15 +97,20 @@ fn cors(state: &AppState) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("x-request-id"),
-            // Apollo Client's client-awareness headers.
-            HeaderName::from_static("apollographql-client-name"),
-            HeaderName::from_static("apollographql-client-version"),
-        ])
+        .allow_headers(
+            [
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::ACCEPT,
+                HeaderName::from_static("x-request-id"),
+                // Apollo Client's client-awareness headers.
+                HeaderName::from_static("apollographql-client-name"),
+                HeaderName::from_static("apollographql-client-version"),
+            ]
+            .into_iter()
+            .chain(state.storefront_headers.iter().cloned())
+            .collect::<Vec<_>>(),
+        )
         .expose_headers([
             HeaderName::from_static("x-request-id"),
             HeaderName::from_static("x-ratelimit-limit"),
@@ -112,6 +118,32 @@ fn cors(state: &AppState) -> CorsLayer {
             header::RETRY_AFTER,
         ])
         .max_age(Duration::from_secs(600))
+}
+
+/// Words the body-limit and timeout refusals of `/graphql` as GraphQL errors (they are made by
+/// layers outside the GraphQL door, as plain text), so a page's client can read them.
+async fn graphql_shaped_refusals(request: Request<Body>, next: Next) -> Response {
+    let graphql = request.uri().path() == "/graphql";
+    let response = next.run(request).await;
+    let (code, message) = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("PAYLOAD_TOO_LARGE", "The request body is larger than the service accepts.")
+        }
+        StatusCode::REQUEST_TIMEOUT => {
+            ("REQUEST_TIMEOUT", "The request took longer than the service allows.")
+        }
+        _ => return response,
+    };
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !graphql || is_json {
+        return response;
+    }
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (response.status(), axum::Json(body)).into_response()
 }
 
 /// Records where each request comes from: the socket's IP, or behind a trusted proxy the

@@ -36,6 +36,9 @@ pub struct Parts {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `CORS_ALLOWED_ORIGINS`, parsed: storefront pages that may call the API from a browser.
     pub storefront_origins: Vec<String>,
+    /// `CORS_ALLOWED_HEADERS`, parsed: request headers storefront pages may send beyond the
+    /// standard ones.
+    pub storefront_headers: Vec<axum::http::HeaderName>,
     /// Origins whose pages may send cookie-authenticated requests: `PUBLIC_URL`'s and the
     /// storefront origins.
     pub page_origins: Vec<String>,
@@ -71,6 +74,8 @@ impl AppState {
             settings.trusted_proxies().map_err(|bad| anyhow::anyhow!("TRUSTED_PROXIES: {bad}"))?;
         let storefront_origins =
             settings.cors_allowed_origins().map_err(|bad| anyhow::anyhow!("CORS_ALLOWED_ORIGINS: {bad}"))?;
+        let storefront_headers =
+            settings.cors_allowed_headers().map_err(|bad| anyhow::anyhow!("CORS_ALLOWED_HEADERS: {bad}"))?;
         let public = url::Url::parse(&settings.public_url())?;
         let mut page_origins = storefront_origins.clone();
         page_origins.push(public.origin().ascii_serialization());
@@ -83,6 +88,7 @@ impl AppState {
             limits,
             trusted_proxies,
             storefront_origins,
+            storefront_headers,
             page_origins,
         })))
     }

@@ -122,3 +122,42 @@ async fn with_the_newer_media_type_request_errors_are_400_without_data() {
     assert_eq!(status, StatusCode::OK);
     assert!(answer["errors"].is_array());
 }
+
+#[tokio::test]
+async fn a_page_of_an_allowed_origin_can_read_the_413_and_send_its_own_headers() {
+    let app = crate::helpers::spawn_with(|s| {
+        s.cors_allowed_origins = "https://shop.example".into();
+        s.cors_allowed_headers = "x-shop-locale".into();
+    })
+    .await;
+    let query = format!("{{ me {{ id }} }} # {}", "x".repeat(70 * 1024));
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header(header::ORIGIN, "https://shop.example")
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://shop.example");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(top_level_code(&body), Some("PAYLOAD_TOO_LARGE"), "{body}");
+
+    let preflight = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+        .header(header::ORIGIN, "https://shop.example")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "apollographql-client-name, x-request-id, x-shop-locale",
+        )
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().to_lowercase();
+    for name in ["apollographql-client-name", "x-request-id", "x-shop-locale"] {
+        assert!(allowed.contains(name), "{name} in {allowed}");
+    }
+}
