@@ -161,3 +161,42 @@ async fn a_page_of_an_allowed_origin_can_read_the_413_and_send_its_own_headers()
         assert!(allowed.contains(name), "{name} in {allowed}");
     }
 }
+
+#[tokio::test]
+async fn schema_graphql_says_what_live_introspection_says_directives_included() {
+    let app = spawn().await;
+    let sdl = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    let (_, _, answer) = post(&app, "application/json", json!({ "query": STANDARD_INTROSPECTION })).await;
+    let schema = &answer["data"]["__schema"];
+    for kind in schema["types"].as_array().unwrap() {
+        let name = kind["name"].as_str().unwrap();
+        if name.starts_with("__") || ["String", "Boolean", "Int", "Float", "ID"].contains(&name) {
+            continue;
+        }
+        let keyword = match kind["kind"].as_str().unwrap() {
+            "OBJECT" => "type",
+            "INPUT_OBJECT" => "input",
+            "ENUM" => "enum",
+            "SCALAR" => "scalar",
+            other => panic!("unexpected kind {other}"),
+        };
+        let declared = sdl.lines().find(|l| l.starts_with(&format!("{keyword} {name}")));
+        let declared = declared.unwrap_or_else(|| panic!("{keyword} {name} is missing from schema.graphql"));
+        if let Some(url) = kind["specifiedByURL"].as_str() {
+            assert!(declared.contains(&format!("@specifiedBy(url: \"{url}\")")), "{declared}");
+        }
+        for field in kind["fields"].as_array().into_iter().chain(kind["inputFields"].as_array()).flatten() {
+            let field = field["name"].as_str().unwrap();
+            assert!(sdl.contains(&format!("\t{field}")), "{name}.{field} is missing from schema.graphql");
+        }
+    }
+    for directive in schema["directives"].as_array().unwrap() {
+        let name = directive["name"].as_str().unwrap();
+        // The spec's own directives need no declaration; graphql-js's printSchema omits them too.
+        if !["skip", "include", "deprecated", "specifiedBy", "oneOf"].contains(&name) {
+            assert!(sdl.contains(&format!("directive @{name}")), "@{name} is missing from schema.graphql");
+        }
+    }
+    let date_time = schema["types"].as_array().unwrap().iter().find(|t| t["name"] == "DateTime").unwrap();
+    assert!(date_time["description"].as_str().unwrap().contains("RFC 3339"), "a real description");
+}
