@@ -228,7 +228,8 @@ pub(super) async fn me(
         (status = 403, description = "Another customer's id", body = openapi::Message),
         (status = 404, description = "Not a number", body = openapi::Message),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
 pub(super) async fn customer_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -251,7 +252,8 @@ pub(super) async fn customer_by_id(
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
 pub(super) async fn update_profile(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
@@ -287,7 +289,8 @@ pub(super) async fn update_profile(
         (status = 200, description = "Logged out", body = openapi::Message),
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -306,7 +309,8 @@ pub(super) async fn logout(
         (status = 200, description = "Logged out", body = openapi::Message),
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
 pub(super) async fn logout_post(
     state: State<AppState>,
     headers: HeaderMap,

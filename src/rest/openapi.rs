@@ -8,11 +8,18 @@
 
 use std::collections::BTreeMap;
 
-use axum::{Json, response::IntoResponse};
+use axum::{Json, extract::State, response::IntoResponse};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{
+    Modify, OpenApi, ToSchema,
+    openapi::{
+        security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
+        server::Server,
+    },
+};
 
-use super::{bagisto, webshop};
+use super::{SESSION_COOKIE, bagisto, webshop};
+use crate::state::AppState;
 
 /// `{"message": …}`.
 #[derive(Serialize, ToSchema)]
@@ -95,11 +102,21 @@ pub struct CustomerData {
     pub data: bagisto::BagistoCustomer,
 }
 
-/// The login answer: `token` is the JWT (JWT guard) or `true` (cookie guard).
+/// The login answer's `token`: the JWT with `?token=true` (JWT guard), otherwise `true` (cookie
+/// guard: the session travels in the `customer_session` cookie).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginToken {
+    /// The JWT.
+    Jwt(String),
+    /// Always `true`.
+    Cookie(bool),
+}
+
+/// The login answer.
 #[derive(Serialize, ToSchema)]
 pub struct LoginAnswer {
-    #[schema(value_type = Object)]
-    pub token: serde_json::Value,
+    pub token: LoginToken,
     pub message: String,
     pub data: bagisto::BagistoCustomer,
 }
@@ -170,6 +187,35 @@ pub struct WebshopCreated {
     pub token: String,
 }
 
+/// The credentials the paths take: a JWT or an opaque session token as a bearer, the session
+/// cookie of Bagisto's cookie guard, and a shop's project API key on the webshop path.
+struct Credentials;
+
+impl Modify for Credentials {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT, or an opaque <session id>|<secret> token")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "project_key",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("<id>|<secret>").build(),
+            ),
+        );
+    }
+}
+
 /// The shim's OpenAPI document.
 #[derive(OpenApi)]
 #[openapi(
@@ -177,6 +223,7 @@ pub struct WebshopCreated {
         title = "customer-accounts REST compatibility shim",
         description = "Bagisto customer paths and the webshop register path."
     ),
+    modifiers(&Credentials),
     paths(
         bagisto::register,
         bagisto::register_unversioned,
@@ -193,7 +240,9 @@ pub struct WebshopCreated {
 )]
 pub struct RestApi;
 
-/// `GET /api/openapi.json`.
-pub async fn document() -> impl IntoResponse {
-    Json(RestApi::openapi())
+/// `GET /api/openapi.json`, naming this service's `PUBLIC_URL` as its server.
+pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
+    let mut document = RestApi::openapi();
+    document.servers = Some(vec![Server::new(state.settings.public_url())]);
+    Json(document)
 }

@@ -62,6 +62,7 @@ fn address(fields: &Fields) -> Option<Address> {
 }
 
 #[utoipa::path(post, path = "/api/services/webshop/v1/customer/auth/register", tag = "webshop",
+    operation_id = "webshop_register",
     request_body = openapi::WebshopRegistration,
     responses(
         (status = 201, description = "Account created; the customer is logged in", body = openapi::WebshopCreated),
@@ -69,7 +70,8 @@ fn address(fields: &Fields) -> Option<Address> {
         (status = 401, description = "The project requires an API key", body = openapi::WebshopFailure),
         (status = 422, description = "Validation failed", body = openapi::WebshopFailure),
         (status = 429, description = "Too many requests", body = openapi::WebshopFailure),
-    ))]
+    ),
+    security((), ("project_key" = [])))]
 pub(super) async fn register(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,

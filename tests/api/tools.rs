@@ -200,3 +200,35 @@ async fn schema_graphql_says_what_live_introspection_says_directives_included() 
     let date_time = schema["types"].as_array().unwrap().iter().find(|t| t["name"] == "DateTime").unwrap();
     assert!(date_time["description"].as_str().unwrap().contains("RFC 3339"), "a real description");
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_one_that_client_generators_accept() {
+    let app = spawn().await;
+    let document: Value =
+        app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(document["servers"][0]["url"], crate::helpers::PUBLIC_URL);
+    let schemes = document["components"]["securitySchemes"].as_object().unwrap();
+    for scheme in ["bearer", "cookie", "project_key"] {
+        assert!(schemes.contains_key(scheme), "{scheme} is declared");
+    }
+    let mut operation_ids = Vec::new();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            operation_ids.push(operation["operationId"].as_str().unwrap().to_owned());
+            // Login's 401 is for wrong credentials, not for a missing one.
+            let answers_401 = operation["responses"].get("401").is_some() && path != "/api/customer/login";
+            let declares_security =
+                operation.get("security").is_some_and(|s| s.as_array().is_some_and(|s| !s.is_empty()));
+            assert!(
+                !answers_401 || declares_security,
+                "{method} {path} answers 401 but declares no security"
+            );
+        }
+    }
+    let count = operation_ids.len();
+    operation_ids.sort();
+    operation_ids.dedup();
+    assert_eq!(operation_ids.len(), count, "operationIds are unique");
+    let token = &document["components"]["schemas"]["LoginToken"]["oneOf"];
+    assert_eq!((token[0]["type"].as_str(), token[1]["type"].as_str()), (Some("string"), Some("boolean")));
+}
