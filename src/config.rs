@@ -172,6 +172,11 @@ pub struct Settings {
     /// `CORS_ALLOWED_ORIGINS`: comma-separated storefront origins (`https://shop.example`) whose
     /// browser pages may call the API; none by default.
     pub cors_allowed_origins: String,
+    /// `METRICS`: Prometheus metrics at `GET /metrics`; on outside production.
+    pub metrics: Option<bool>,
+    /// `METRICS_LISTEN_ADDR`: serve `/metrics` on this address instead of `LISTEN_ADDR` (and
+    /// switch metrics on in production too).
+    pub metrics_listen_addr: Option<SocketAddr>,
     /// `CORS_ALLOWED_HEADERS`: comma-separated request headers those pages may send beyond
     /// `Authorization`, `Content-Type`, `Accept`, `X-Request-Id` and Apollo's client headers.
     pub cors_allowed_headers: String,
@@ -228,6 +233,8 @@ impl Default for Settings {
             legacy_reveal_unknown_email: false,
             cors_allowed_origins: String::new(),
             cors_allowed_headers: String::new(),
+            metrics: None,
+            metrics_listen_addr: None,
         }
     }
 }
@@ -472,6 +479,11 @@ impl Settings {
             .filter(|h| !h.is_empty())
             .map(|name| axum::http::HeaderName::try_from(name).map_err(|_| name.to_owned()))
             .collect()
+    }
+
+    /// Whether `/metrics` is served: `METRICS`, else on outside production or with its own address.
+    pub fn metrics_enabled(&self) -> bool {
+        self.metrics.unwrap_or(self.app_env != AppEnv::Production || self.metrics_listen_addr.is_some())
     }
 
     /// Where `.eml` files are written without `SMTP_URL`.

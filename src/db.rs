@@ -141,3 +141,19 @@ pub async fn probe_write(db: &DatabaseConnection) -> Result<(), DbErr> {
     txn.execute_raw(Statement::from_string(backend, touch)).await?;
     txn.commit().await
 }
+
+/// Connections the pool holds, and how many of them are idle.
+pub fn pool_usage(db: &DatabaseConnection) -> (u32, u32) {
+    use sea_orm::DatabaseBackend;
+    match db.get_database_backend() {
+        DatabaseBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+        }
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (pool.size(), u32::try_from(pool.num_idle()).unwrap_or(u32::MAX))
+        }
+        _ => (0, 0),
+    }
+}

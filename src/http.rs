@@ -36,16 +36,22 @@ pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(settings.request_timeout_seconds);
     let cors = cors(&state);
 
+    if state.settings.metrics_enabled() {
+        // Installed before the first request, so nothing before the first scrape goes uncounted.
+        crate::telemetry::prometheus();
+    }
+    let metrics_here = state.settings.metrics_enabled() && state.settings.metrics_listen_addr.is_none();
     let rest = rest::routes(&state)
         .route_layer(middleware::from_fn_with_state(state.clone(), rest::rate_limit))
         .with_state(state.clone());
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+    let probes = Router::new().route("/health", get(health)).route("/ready", get(ready));
+    let probes = if metrics_here { probes.route("/metrics", get(metrics)) } else { probes };
+    probes
         .with_state(state.clone())
         .merge(graphql::routes(state.clone()))
         .merge(rest)
         .layer(middleware::from_fn_with_state(state, origin))
+        .layer(middleware::from_fn(crate::telemetry::record_request))
         .layer(
             ServiceBuilder::new()
                 .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
@@ -170,6 +176,38 @@ async fn origin(State(state): State<AppState>, mut request: Request<Body>, next:
     };
     request.extensions_mut().insert(Origin::new(ip));
     next.run(request).await
+}
+
+/// The router of `METRICS_LISTEN_ADDR`: `/metrics` alone.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(state)
+}
+
+/// `GET /metrics`: Prometheus' text format. The outbox backlog and the pool are read at scrape
+/// time, so they cost nothing between scrapes.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let Some(prometheus) = crate::telemetry::prometheus() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "metrics are unavailable").into_response();
+    };
+    match crate::mail::outbox::counts(&state.db).await {
+        Ok(counts) => {
+            for (name, value) in
+                [("pending", counts.pending), ("failed", counts.failed), ("sent", counts.sent)]
+            {
+                metrics::gauge!("outbox_messages", "state" => name).set(value as f64);
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "counting the outbox for metrics failed"),
+    }
+    let (size, idle) = crate::db::pool_usage(&state.db);
+    metrics::gauge!("db_pool_connections", "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    prometheus.run_upkeep();
+    let mut response = prometheus.render().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    response
 }
 
 /// How long `/ready` waits for the database.

@@ -49,6 +49,8 @@ type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, S
 struct Limit {
     limiter: Keyed,
     per_window: u32,
+    /// The `limit` label of `rate_limit_refusals_total`.
+    name: &'static str,
 }
 
 /// The outcome of counting one request.
@@ -73,12 +75,13 @@ pub enum Verdict {
 }
 
 impl Limit {
-    fn new(per_window: u32, window: Duration) -> Option<Self> {
+    fn new(name: &'static str, per_window: u32, window: Duration) -> Option<Self> {
         let burst = NonZeroU32::new(per_window)?;
         let quota = Quota::with_period(window / per_window)?.allow_burst(burst);
         Some(Self {
             limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
             per_window,
+            name,
         })
     }
 
@@ -87,10 +90,13 @@ impl Limit {
             Ok(state) => {
                 Verdict::Allowed { limit: self.per_window, remaining: state.remaining_burst_capacity() }
             }
-            Err(not_until) => Verdict::Refused {
-                limit: self.per_window,
-                retry_after: not_until.wait_time_from(clock.now()),
-            },
+            Err(not_until) => {
+                metrics::counter!("rate_limit_refusals_total", "limit" => self.name).increment(1);
+                Verdict::Refused {
+                    limit: self.per_window,
+                    retry_after: not_until.wait_time_from(clock.now()),
+                }
+            }
         }
     }
 }
@@ -108,9 +114,9 @@ impl Limits {
     pub fn new(settings: &Settings) -> Self {
         let window = Duration::from_secs(settings.rate_limit_window_seconds);
         Self {
-            requests: Limit::new(settings.rate_limit_per_minute, window),
-            graphql: Limit::new(settings.graphql_rate_limit_per_minute, window),
-            credentials: Limit::new(settings.auth_rate_limit_per_minute, window),
+            requests: Limit::new("rest", settings.rate_limit_per_minute, window),
+            graphql: Limit::new("graphql", settings.graphql_rate_limit_per_minute, window),
+            credentials: Limit::new("credentials", settings.auth_rate_limit_per_minute, window),
             clock: DefaultClock::default(),
         }
     }

@@ -147,6 +147,19 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ConfigError::new("LISTEN_ADDR", format!("cannot listen on {addr}: {e}")))?;
+    if let (true, Some(metrics_addr)) = (state.settings.metrics_enabled(), state.settings.metrics_listen_addr)
+    {
+        let metrics = tokio::net::TcpListener::bind(metrics_addr).await.map_err(|e| {
+            ConfigError::new("METRICS_LISTEN_ADDR", format!("cannot listen on {metrics_addr}: {e}"))
+        })?;
+        let router = customer_accounts::http::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(metrics, router).await {
+                tracing::error!(error = %err, "the metrics listener stopped");
+            }
+        });
+        tracing::info!(addr = %metrics_addr, "metrics listening");
+    }
     tracing::info!(%addr, "customer-accounts listening");
     if graphiql {
         tracing::info!("GraphiQL: {public_url}/graphql");

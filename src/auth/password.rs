@@ -150,7 +150,11 @@ impl PasswordHasher {
         job: impl FnOnce(&mut Engine) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let (reply, answer) = oneshot::channel();
+        let queued = std::time::Instant::now();
+        metrics::gauge!("password_hash_queue_depth").increment(1.0);
         let job: Job = Box::new(move |engine| {
+            metrics::gauge!("password_hash_queue_depth").decrement(1.0);
+            metrics::histogram!("password_hash_wait_seconds").record(queued.elapsed());
             // A caller that gave up (timeout, closed connection) no longer needs the work.
             if !reply.is_closed() {
                 let _ = reply.send(job(engine));

@@ -6,7 +6,7 @@
 
 use async_graphql::{
     http::GraphiQLSource,
-    parser::types::{DocumentOperations, OperationType},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
 };
 use async_graphql_axum::GraphQLResponse;
 use axum::{
@@ -121,6 +121,64 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// What an operation is called in the metrics: the root fields it selects (`me`, `login`),
+/// which the schema bounds, rather than the client's operation name, which nobody bounds.
+fn operation_label(document: &ExecutableDocument, name: Option<&str>) -> (String, &'static str) {
+    let operation = match &document.operations {
+        DocumentOperations::Single(op) => Some(&op.node),
+        DocumentOperations::Multiple(ops) => match name {
+            Some(name) => ops.iter().find(|(n, _)| n.as_str() == name).map(|(_, op)| &op.node),
+            // One named operation runs without `operationName`.
+            None if ops.len() == 1 => ops.values().next().map(|op| &op.node),
+            None => None,
+        },
+    };
+    let Some(operation) = operation else { return ("invalid".to_owned(), "unknown") };
+    let kind = match operation.ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    };
+    let mut fields: Vec<&str> = operation
+        .selection_set
+        .node
+        .items
+        .iter()
+        .filter_map(|selection| match &selection.node {
+            Selection::Field(field) => Some(field.node.name.node.as_str()),
+            _ => None,
+        })
+        .collect();
+    fields.sort_unstable();
+    fields.dedup();
+    let label = match fields.len() {
+        0 => "fragments".to_owned(),
+        1..=3 => fields.join(","),
+        _ => "many".to_owned(),
+    };
+    (label, kind)
+}
+
+/// Counts and times one executed operation; `invalid` when the document named no real field.
+fn record_operation(
+    label: String,
+    kind: &'static str,
+    response: &async_graphql::Response,
+    took: std::time::Duration,
+) {
+    let (label, outcome) = if is_request_error(response) {
+        ("invalid".to_owned(), "request_error")
+    } else if response.errors.is_empty() {
+        (label, "ok")
+    } else {
+        (label, "error")
+    };
+    metrics::counter!("graphql_operations_total", "operation" => label.clone(), "type" => kind, "outcome" => outcome)
+        .increment(1);
+    metrics::histogram!("graphql_operation_duration_seconds", "operation" => label, "type" => kind)
+        .record(took);
+}
+
 /// Bounds the request (nesting, then cost), runs it, and answers in the media type asked for.
 /// `persist` is the hash to keep the document under once it passed the bounds.
 async fn execute(
@@ -150,8 +208,13 @@ async fn execute(
     if let Some(hash) = persist {
         doors.persisted.remember(hash, &request.query);
     }
+    let (label, kind) = request.parsed_query().map_or(("invalid".to_owned(), "unknown"), |document| {
+        operation_label(document, operation.as_deref())
+    });
+    let started = std::time::Instant::now();
     let request = request.data(Credentials(bearer_token(headers))).data(origin);
     let response = doors.schema.execute(request).await;
+    record_operation(label, kind, &response, started.elapsed());
     // GraphQL-over-HTTP: with the newer media type, a request error is a 400 without `data`.
     if accepts_graphql_response(headers) && is_request_error(&response) {
         let body = json!({ "errors": response.errors });

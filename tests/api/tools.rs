@@ -232,3 +232,37 @@ async fn the_openapi_document_is_one_that_client_generators_accept() {
     let token = &document["components"]["schemas"]["LoginToken"]["oneOf"];
     assert_eq!((token[0]["type"].as_str(), token[1]["type"].as_str()), (Some("string"), Some("boolean")));
 }
+
+#[tokio::test]
+async fn prometheus_metrics_cover_requests_operations_hashing_limits_outbox_and_pool() {
+    let app = crate::helpers::spawn_with(|s| s.rate_limit_per_minute = 1).await;
+    let jane = app.register("jane@example.com").await;
+    app.me(&jane.token).await;
+    for _ in 0..2 {
+        app.client.get(app.url("/api/customer/get")).send().await.unwrap();
+    }
+    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for expected in [
+        r#"http_requests_total{route="/graphql",method="POST",status="2xx"}"#,
+        r#"http_request_duration_seconds_bucket{route="/api/customer/get",method="GET""#,
+        r#"graphql_operations_total{operation="me",type="query",outcome="ok"}"#,
+        r#"graphql_operations_total{operation="register",type="mutation",outcome="ok"}"#,
+        "graphql_operation_duration_seconds_bucket",
+        "password_hash_wait_seconds_bucket",
+        "password_hash_queue_depth",
+        r#"rate_limit_refusals_total{limit="rest"}"#,
+        r#"outbox_messages{state="pending"}"#,
+        r#"db_pool_connections{state="in_use"}"#,
+    ] {
+        assert!(text.contains(expected), "{expected} is missing from:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn production_serves_no_metrics_on_the_public_listener() {
+    let app = crate::helpers::spawn_with(|s| s.app_env = customer_accounts::config::AppEnv::Production).await;
+    assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+}
