@@ -4,17 +4,14 @@
 //! document are scanned for nesting, then the parsed document's cost is computed (fragments
 //! memoized) before async-graphql validates or executes it.
 
-use async_graphql::{
-    http::GraphiQLSource,
-    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection},
-};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection};
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Extension, Router,
     body::Bytes,
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use serde_json::json;
@@ -51,10 +48,13 @@ pub struct Doors {
 /// `/graphql` (GET and POST), with its per-IP request limit.
 pub fn routes(state: AppState) -> Router {
     let doors = Doors { schema: super::build(state.clone()), state, persisted: Default::default() };
-    Router::new()
+    let playground = doors.state.settings.graphiql_enabled();
+    let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route_layer(axum::middleware::from_fn_with_state(doors.clone(), rate_limit))
-        .with_state(doors)
+        .with_state(doors);
+    // The playground's files are not GraphQL requests: they do not count against the limit.
+    if playground { router.route("/graphql/assets/{file}", get(super::graphiql::asset)) } else { router }
 }
 
 /// `/graphql` requests per client IP; over the limit a GraphQL-shaped 429.
@@ -324,10 +324,7 @@ async fn graphql_get(
 ) -> Response {
     let mut request = match request_from_query(&uri) {
         Ok(Some(request)) => request,
-        Ok(None) if doors.state.settings.graphiql_enabled() => {
-            return Html(GraphiQLSource::build().endpoint("/graphql").title("customer-accounts").finish())
-                .into_response();
-        }
+        Ok(None) if doors.state.settings.graphiql_enabled() => return super::graphiql::page(),
         Ok(None) => return refuse(StatusCode::BAD_REQUEST, "BAD_REQUEST", "Missing the `query` parameter."),
         Err(refusal) => return refusal.into_response(),
     };

@@ -2,6 +2,7 @@
 //! domain function, and shape the answer.
 
 mod context;
+mod graphiql;
 pub mod guard;
 mod handler;
 mod mutation;

@@ -266,3 +266,24 @@ async fn production_serves_no_metrics_on_the_public_listener() {
     let app = crate::helpers::spawn_with(|s| s.app_env = customer_accounts::config::AppEnv::Production).await;
     assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn graphiql_is_served_from_the_service_itself_under_a_strict_policy() {
+    let app = spawn().await;
+    let page = app.client.get(app.url("/graphql")).header(header::ACCEPT, "text/html").send().await.unwrap();
+    let policy = page.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(policy.contains("script-src 'self'") && policy.contains("default-src 'none'"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://"), "no other origin: {html}");
+    let assets: Vec<&str> = html.split('"').filter(|part| part.starts_with("/graphql/assets/")).collect();
+    assert_eq!(assets.len(), 6, "{html}");
+    for asset in assets {
+        let response = app.client.get(app.url(asset)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{asset}");
+        let cache = response.headers()[header::CACHE_CONTROL].to_str().unwrap().to_owned();
+        let versioned = asset.contains("3.8.3") || asset.contains("18.3.1");
+        assert_eq!(cache.contains("immutable"), versioned, "{asset}: {cache}");
+    }
+    let missing = app.client.get(app.url("/graphql/assets/../Cargo.toml")).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}
