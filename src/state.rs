@@ -119,3 +119,17 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(contents.as_bytes())
 }
+
+impl crate::mail::worker::Outbox for AppState {
+    fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    fn mail(&self) -> &Mailer {
+        &self.mail
+    }
+
+    fn settings(&self) -> &Settings {
+        &self.settings
+    }
+}

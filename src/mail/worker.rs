@@ -14,7 +14,18 @@ use chrono::{SubsecRound as _, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr};
 
 use super::{Composed, DeliveryError};
-use crate::{entity::outbox_email, error::Result, state::AppState};
+use crate::{config::Settings, entity::outbox_email, error::Result};
+
+/// What delivery needs of the service: its database, its mailer and its settings. The service's
+/// state provides it, so this module needs nothing above it.
+pub trait Outbox {
+    /// The database holding the outbox.
+    fn db(&self) -> &sea_orm::DatabaseConnection;
+    /// The mailer that delivers.
+    fn mail(&self) -> &super::Mailer;
+    /// Retry and give-up settings.
+    fn settings(&self) -> &Settings;
+}
 
 /// How long a claim outlives the send timeout: the bookkeeping after a send needs a moment too.
 pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
@@ -24,8 +35,8 @@ const BATCH: u64 = 20;
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
 /// Runs until the task is dropped: delivers what is due, then sleeps until woken or polled.
-pub async fn run(state: AppState) {
-    let poll = Duration::from_millis(state.settings.mail_poll_interval_ms);
+pub async fn run(state: impl Outbox) {
+    let poll = Duration::from_millis(state.settings().mail_poll_interval_ms);
     loop {
         match deliver_due(&state).await {
             Ok(delivered) if delivered > 0 => continue,
@@ -33,14 +44,14 @@ pub async fn run(state: AppState) {
             Err(err) => tracing::error!(error = ?err, "mail delivery round failed"),
         }
         tokio::select! {
-            () = state.mail.woken() => {},
+            () = state.mail().woken() => {},
             () = tokio::time::sleep(poll) => {},
         }
     }
 }
 
 /// One round: claims and sends every due message; returns how many were sent.
-pub async fn deliver_due(state: &AppState) -> Result<usize> {
+pub async fn deliver_due(state: &impl Outbox) -> Result<usize> {
     let now = Utc::now();
     let claimable = || {
         Condition::any()
@@ -54,12 +65,12 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
         .filter(claimable())
         .order_by_asc(outbox_email::Column::Id)
         .limit(BATCH)
-        .all(&state.db)
+        .all(state.db())
         .await?;
     let claim =
-        chrono::Duration::from_std(state.mail.send_timeout() + CLAIM_MARGIN).unwrap_or(chrono::Duration::MAX);
+        chrono::Duration::from_std(state.mail().send_timeout() + CLAIM_MARGIN).unwrap_or(chrono::Duration::MAX);
     let give_up_after = chrono::Duration::seconds(
-        i64::try_from(state.settings.mail_give_up_after_seconds).unwrap_or(i64::MAX),
+        i64::try_from(state.settings().mail_give_up_after_seconds).unwrap_or(i64::MAX),
     );
     let mut sent = 0;
     for email in due {
@@ -71,7 +82,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
             .filter(outbox_email::Column::Id.eq(email.id))
             .filter(outbox_email::Column::SentAt.is_null())
             .filter(claimable())
-            .exec(&state.db)
+            .exec(state.db())
             .await?;
         if claim.rows_affected != 1 {
             continue; // another worker has it
@@ -87,12 +98,12 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
             .col_expr(outbox_email::Column::Attempts, Expr::value(attempts))
             .col_expr(outbox_email::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
             .filter(outbox_email::Column::Id.eq(email.id));
-        match state.mail.deliver(email.id, &composed).await {
+        match state.mail().deliver(email.id, &composed).await {
             Ok(()) => {
                 update
                     .col_expr(outbox_email::Column::SentAt, Expr::value(Utc::now()))
                     .col_expr(outbox_email::Column::LastError, Expr::value(Option::<String>::None))
-                    .exec(&state.db)
+                    .exec(state.db())
                     .await?;
                 sent += 1;
             }
@@ -103,13 +114,13 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
                 let update = update
                     .col_expr(outbox_email::Column::LastError, Expr::value(error.clone()))
                     .filter(outbox_email::Column::LockedUntil.eq(claim_until));
-                let exhausted = attempts >= state.settings.mail_max_attempts
+                let exhausted = attempts >= state.settings().mail_max_attempts
                     && Utc::now() - email.created_at >= give_up_after;
                 let update = if matches!(err, DeliveryError::Permanent(_)) || exhausted {
                     tracing::error!(outbox_id = email.id, attempts, error, "giving up on an email");
                     update.col_expr(outbox_email::Column::FailedAt, Expr::value(Utc::now()))
                 } else {
-                    let wait = backoff(state.settings.mail_retry_base_ms, attempts);
+                    let wait = backoff(state.settings().mail_retry_base_ms, attempts);
                     tracing::warn!(
                         outbox_id = email.id,
                         attempts,
@@ -120,7 +131,7 @@ pub async fn deliver_due(state: &AppState) -> Result<usize> {
                     let next = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                     update.col_expr(outbox_email::Column::NextAttemptAt, Expr::value(next))
                 };
-                update.exec(&state.db).await?;
+                update.exec(state.db()).await?;
             }
         }
     }
