@@ -67,8 +67,8 @@ pub async fn deliver_due(state: &impl Outbox) -> Result<usize> {
         .limit(BATCH)
         .all(state.db())
         .await?;
-    let claim =
-        chrono::Duration::from_std(state.mail().send_timeout() + CLAIM_MARGIN).unwrap_or(chrono::Duration::MAX);
+    let claim = chrono::Duration::from_std(state.mail().send_timeout() + CLAIM_MARGIN)
+        .unwrap_or(chrono::Duration::MAX);
     let give_up_after = chrono::Duration::seconds(
         i64::try_from(state.settings().mail_give_up_after_seconds).unwrap_or(i64::MAX),
     );

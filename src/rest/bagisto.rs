@@ -1,17 +1,19 @@
 //! Bagisto's customer API: `/api/v1/customer/register`, `/api/customer/…`, `/api/customers/{id}`.
 
 use axum::{
-    Extension, Router,
+    Extension, Json, Router,
     extract::{Path, State},
     http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::{get, post, put},
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::{Value, json};
 
-use super::{Bagisto, Fields, SESSION_COOKIE, credential, json_response, openapi};
+use super::{
+    Bagisto, Fields, SESSION_COOKIE, credential,
+    openapi::{self, BagistoFailure, CustomerData, LoginAnswer, LoginToken, Message, ProfileAnswer},
+};
 use crate::{
     accounts::{
         self, Customer, DEFAULT_PROJECT_ID, Gender, Given, Origin, ProfileChanges, Registration, ResetRequest,
@@ -38,29 +40,30 @@ pub(super) fn guarded(state: &AppState) -> Router<AppState> {
     routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), super::same_origin_pages))
 }
 
-/// A customer as Bagisto's API shows one.
+/// A customer as Bagisto's API shows one. Fields in alphabetical order: the order its answers
+/// have always had on the wire.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct BagistoCustomer {
-    id: i64,
+    created_at: String,
+    date_of_birth: Option<String>,
     email: String,
     first_name: String,
+    gender: Option<&'static str>,
+    group: BagistoGroup,
+    id: i64,
     last_name: String,
     name: String,
-    gender: Option<&'static str>,
-    date_of_birth: Option<String>,
     phone: Option<String>,
     status: i16,
-    group: BagistoGroup,
-    created_at: String,
     updated_at: String,
 }
 
 /// A customer group as Bagisto shows one.
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct BagistoGroup {
+    created_at: Option<String>,
     id: i32,
     name: String,
-    created_at: Option<String>,
     updated_at: Option<String>,
 }
 
@@ -69,7 +72,7 @@ fn timestamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-async fn shape(state: &AppState, customer: Customer) -> Result<Value, Error> {
+async fn shape(state: &AppState, customer: Customer) -> Result<BagistoCustomer, Error> {
     let group = accounts::group(state, customer.group_id).await?;
     let status = customer.status_code();
     let shaped = BagistoCustomer {
@@ -95,7 +98,7 @@ async fn shape(state: &AppState, customer: Customer) -> Result<Value, Error> {
         last_name: customer.last_name,
         phone: customer.phone,
     };
-    serde_json::to_value(shaped).map_err(Error::internal)
+    Ok(shaped)
 }
 
 /// The session a legacy credential names, verified address or not (logout takes any).
@@ -136,7 +139,7 @@ pub(super) async fn register(
         ..Registration::new(DEFAULT_PROJECT_ID)
     };
     accounts::register(&state, &origin, registration).await?;
-    Ok(json_response(StatusCode::OK, json!({ "message": "Your account has been created successfully." })))
+    Ok(Json(Message::new("Your account has been created successfully.")).into_response())
 }
 
 /// The original service answered registration on both paths.
@@ -177,14 +180,13 @@ pub(super) async fn login(
     let password = Password::new(fields.text("password").unwrap_or_default());
     let signed_in = accounts::login(&state, &origin, DEFAULT_PROJECT_ID, &email, &password).await?;
     let data = shape(&state, signed_in.customer).await?;
+    let message = "Logged in successfully.".to_owned();
     if jwt_guard {
-        let body =
-            json!({ "token": signed_in.token.token, "message": "Logged in successfully.", "data": data });
-        return Ok(json_response(StatusCode::OK, body));
+        let token = LoginToken::Jwt(signed_in.token.token);
+        return Ok(Json(LoginAnswer { data, message, token }).into_response());
     }
     let cookie_value = accounts::opaque_token(&state, signed_in.session_id).await?;
-    let body = json!({ "token": true, "message": "Logged in successfully.", "data": data });
-    let mut response = json_response(StatusCode::OK, body);
+    let mut response = Json(LoginAnswer { data, message, token: LoginToken::Cookie(true) }).into_response();
     set_cookie(&mut response, &state, &cookie_value, state.settings.session_ttl().as_secs());
     Ok(response)
 }
@@ -217,7 +219,7 @@ pub(super) async fn me(
 ) -> Result<Response, Bagisto> {
     let caller = caller(&state, &headers, &uri).await?;
     let data = shape(&state, accounts::me(caller)).await?;
-    Ok(json_response(StatusCode::OK, json!({ "data": data })))
+    Ok(Json(CustomerData { data }).into_response())
 }
 
 #[utoipa::path(get, path = "/api/customers/{id}", tag = "bagisto",
@@ -237,11 +239,11 @@ pub(super) async fn customer_by_id(
     uri: Uri,
 ) -> Result<Response, Bagisto> {
     let Ok(id) = id.parse::<i64>() else {
-        return Ok(json_response(StatusCode::NOT_FOUND, json!({ "message": "Not Found." })));
+        return Ok((StatusCode::NOT_FOUND, Json(Message::new("Not Found."))).into_response());
     };
     let caller = caller(&state, &headers, &uri).await?;
     let data = shape(&state, accounts::customer_by_id(&caller, id)?).await?;
-    Ok(json_response(StatusCode::OK, json!({ "data": data })))
+    Ok(Json(CustomerData { data }).into_response())
 }
 
 #[utoipa::path(put, path = "/api/customer/profile", tag = "bagisto",
@@ -280,8 +282,8 @@ pub(super) async fn update_profile(
     let caller = caller(&state, &headers, &uri).await?;
     let updated = accounts::update_profile(&state, &origin, &caller, changes).await?;
     let data = shape(&state, updated).await?;
-    let body = json!({ "message": "Your account has been updated successfully.", "data": data });
-    Ok(json_response(StatusCode::OK, body))
+    let message = "Your account has been updated successfully.".to_owned();
+    Ok(Json(ProfileAnswer { data, message }).into_response())
 }
 
 #[utoipa::path(get, path = "/api/customer/logout", tag = "bagisto",
@@ -298,7 +300,7 @@ pub(super) async fn logout(
 ) -> Result<Response, Bagisto> {
     let caller = session_of(&state, &headers, &uri).await?;
     accounts::logout(&state, &caller).await?;
-    let mut response = json_response(StatusCode::OK, json!({ "message": "Logged out successfully!" }));
+    let mut response = Json(Message::new("Logged out successfully!")).into_response();
     set_cookie(&mut response, &state, "", 0);
     Ok(response)
 }
@@ -335,13 +337,12 @@ pub(super) async fn forgot_password(
     let email = fields.text("email").unwrap_or_default();
     let request = accounts::forgot_password(&state, &origin, DEFAULT_PROJECT_ID, &email).await?;
     Ok(match request {
-        ResetRequest::UnknownEmail if state.settings.legacy_reveal_unknown_email => json_response(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!({ "error": "We can't find a user with that e-mail address." }),
-        ),
-        _ => {
-            json_response(StatusCode::OK, json!({ "message": "We have e-mailed your password reset link!" }))
+        ResetRequest::UnknownEmail if state.settings.legacy_reveal_unknown_email => {
+            let refusal =
+                BagistoFailure { error: "We can't find a user with that e-mail address.".to_owned() };
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(refusal)).into_response()
         }
+        _ => Json(Message::new("We have e-mailed your password reset link!")).into_response(),
     })
 }
 

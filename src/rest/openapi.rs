@@ -28,6 +28,13 @@ pub struct Message {
     pub message: String,
 }
 
+impl Message {
+    /// `{"message": text}`.
+    pub fn new(text: &str) -> Self {
+        Self { message: text.to_owned() }
+    }
+}
+
 /// `{"error": …}`: Bagisto's failures other than validation.
 #[derive(Serialize, ToSchema)]
 pub struct BagistoFailure {
@@ -113,19 +120,19 @@ pub enum LoginToken {
     Cookie(bool),
 }
 
-/// The login answer.
+/// The login answer (fields in the order on the wire).
 #[derive(Serialize, ToSchema)]
 pub struct LoginAnswer {
-    pub token: LoginToken,
-    pub message: String,
     pub data: bagisto::BagistoCustomer,
+    pub message: String,
+    pub token: LoginToken,
 }
 
 /// The profile answer.
 #[derive(Serialize, ToSchema)]
 pub struct ProfileAnswer {
-    pub message: String,
     pub data: bagisto::BagistoCustomer,
+    pub message: String,
 }
 
 /// `POST /api/services/webshop/v1/customer/auth/register`.
@@ -159,14 +166,15 @@ pub struct WebshopAddress {
     pub phone: Option<String>,
 }
 
-/// The webshop's customer.
-#[derive(Serialize, ToSchema)]
+/// The webshop's customer (fields in the order on the wire).
+#[derive(Serialize, ToSchema, Clone)]
 pub struct WebshopCustomer {
-    pub id: i64,
     pub email: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub email_verified_at: Option<chrono::DateTime<chrono::Utc>>,
     pub firstname: String,
+    pub id: i64,
     pub lastname: String,
-    pub email_verified_at: Option<String>,
 }
 
 /// `data` of the webshop's answer.
@@ -177,13 +185,14 @@ pub struct WebshopData {
     pub token: String,
 }
 
-/// The webshop's 201: both of its document's shapes at once.
+/// The webshop's 201: both of its document's shapes at once (its field table nests `customer`
+/// and `token` under `data`, its example has them at the top level; clients exist for both).
 #[derive(Serialize, ToSchema)]
 pub struct WebshopCreated {
+    pub customer: WebshopCustomer,
+    pub data: WebshopData,
     pub error: bool,
     pub message: String,
-    pub data: WebshopData,
-    pub customer: WebshopCustomer,
     pub token: String,
 }
 

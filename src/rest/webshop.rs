@@ -1,15 +1,18 @@
 //! The webshop API's register path: `/api/services/webshop/v1/customer/auth/register`.
 
 use axum::{
-    Extension, Router,
+    Extension, Json, Router,
     extract::State,
     http::{HeaderMap, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
     routing::post,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{Fields, MalformedBody, Webshop, json_response, openapi};
+use super::{
+    Fields, MalformedBody, Webshop,
+    openapi::{self, WebshopCreated, WebshopCustomer, WebshopData},
+};
 use crate::{
     accounts::{self, Address, Given, Origin, Registration, WebshopDetails},
     auth::{Password, bearer::bearer_token},
@@ -99,20 +102,14 @@ pub(super) async fn register(
     let signed_in = accounts::register(&state, &origin, registration).await?;
     let token = accounts::opaque_token(&state, signed_in.session_id).await?;
     let customer = signed_in.customer;
-    let customer = json!({
-        "id": customer.id,
-        "email": customer.email,
-        "firstname": customer.first_name,
-        "lastname": customer.last_name,
-        "email_verified_at": customer.email_verified_at,
-    });
-    // The document's field table and its example disagree; clients exist for both.
-    let body = json!({
-        "error": false,
-        "message": CREATED,
-        "data": { "customer": customer, "token": token },
-        "customer": customer,
-        "token": token,
-    });
-    Ok(json_response(StatusCode::CREATED, body))
+    let customer = WebshopCustomer {
+        email: customer.email,
+        email_verified_at: customer.email_verified_at,
+        firstname: customer.first_name,
+        id: customer.id,
+        lastname: customer.last_name,
+    };
+    let data = WebshopData { customer: customer.clone(), token: token.clone() };
+    let body = WebshopCreated { customer, data, error: false, message: CREATED.to_owned(), token };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
