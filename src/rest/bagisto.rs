@@ -114,6 +114,7 @@ async fn caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Auth
     Ok(caller)
 }
 
+/// Creates an account (the customer logs in separately).
 #[utoipa::path(post, path = "/api/v1/customer/register", tag = "bagisto",
     request_body = openapi::BagistoRegistration,
     responses(
@@ -121,7 +122,8 @@ async fn caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Auth
         (status = 400, description = "Malformed body", body = openapi::Message),
         (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(()))]
 pub(super) async fn register(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
@@ -150,7 +152,8 @@ pub(super) async fn register(
         (status = 400, description = "Malformed body", body = openapi::Message),
         (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(()))]
 pub(super) async fn register_unversioned(
     state: State<AppState>,
     origin: Extension<Origin>,
@@ -159,6 +162,7 @@ pub(super) async fn register_unversioned(
     register(state, origin, fields).await
 }
 
+/// Logs in: a JWT with `?token=true` (JWT guard), otherwise a session cookie (cookie guard).
 #[utoipa::path(post, path = "/api/customer/login", tag = "bagisto",
     params(("token" = Option<bool>, Query, description = "true: answer with a JWT (JWT guard); otherwise a session cookie")),
     request_body = openapi::BagistoCredentials,
@@ -168,7 +172,8 @@ pub(super) async fn register_unversioned(
         (status = 401, description = "Wrong credentials", body = openapi::BagistoFailure),
         (status = 422, description = "Missing fields", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(()))]
 pub(super) async fn login(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
@@ -204,6 +209,7 @@ fn set_cookie(response: &mut Response, state: &AppState, value: &str, max_age: u
     }
 }
 
+/// The logged-in customer.
 #[utoipa::path(get, path = "/api/customer/get", tag = "bagisto",
     params(("token" = Option<String>, Query, description = "a JWT, instead of the Authorization header")),
     responses(
@@ -222,6 +228,7 @@ pub(super) async fn me(
     Ok(Json(CustomerData { data }).into_response())
 }
 
+/// A customer by id: only one's own.
 #[utoipa::path(get, path = "/api/customers/{id}", tag = "bagisto",
     params(("id" = i64, Path, description = "Customer id: only one's own")),
     responses(
@@ -246,6 +253,7 @@ pub(super) async fn customer_by_id(
     Ok(Json(CustomerData { data }).into_response())
 }
 
+/// Changes the logged-in customer's profile; email and password changes need the current password.
 #[utoipa::path(put, path = "/api/customer/profile", tag = "bagisto",
     request_body = openapi::BagistoProfile,
     responses(
@@ -286,6 +294,7 @@ pub(super) async fn update_profile(
     Ok(Json(ProfileAnswer { data, message }).into_response())
 }
 
+/// Ends the session the credential names.
 #[utoipa::path(get, path = "/api/customer/logout", tag = "bagisto",
     responses(
         (status = 200, description = "Logged out", body = openapi::Message),
@@ -321,6 +330,7 @@ pub(super) async fn logout_post(
     logout(state, headers, uri).await
 }
 
+/// Emails a reset link; the answer is the same for unknown addresses (unless LEGACY_REVEAL_UNKNOWN_EMAIL).
 #[utoipa::path(post, path = "/api/customer/forgot-password", tag = "bagisto",
     request_body = openapi::ForgotPassword,
     responses(
@@ -328,7 +338,8 @@ pub(super) async fn logout_post(
         (status = 400, description = "Malformed body", body = openapi::Message),
         (status = 422, description = "Malformed email, or an unknown one with LEGACY_REVEAL_UNKNOWN_EMAIL", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(()))]
 pub(super) async fn forgot_password(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
@@ -353,7 +364,8 @@ pub(super) async fn forgot_password(
         (status = 200, description = "Sent (or nothing to send: the answer is the same)", body = openapi::Message),
         (status = 422, description = "Malformed email, or an unknown one with LEGACY_REVEAL_UNKNOWN_EMAIL", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
-    ))]
+    ),
+    security(()))]
 pub(super) async fn forgot_password_get(
     state: State<AppState>,
     origin: Extension<Origin>,

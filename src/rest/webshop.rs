@@ -64,6 +64,7 @@ fn address(fields: &Fields) -> Option<Address> {
     })
 }
 
+/// Creates an account in a shop (project) and logs it in, with the webshop document's fields.
 #[utoipa::path(post, path = "/api/services/webshop/v1/customer/auth/register", tag = "webshop",
     operation_id = "webshop_register",
     request_body = openapi::WebshopRegistration,
