@@ -10,11 +10,16 @@ use std::{num::NonZeroUsize, sync::Mutex};
 use sha2::{Digest as _, Sha256};
 
 /// Documents kept; the oldest unused goes first. A few thousand distinct operations cover any
-/// storefront; each entry is bounded by `MAX_BODY_BYTES`.
+/// storefront.
 const CAPACITY: NonZeroUsize = match NonZeroUsize::new(2_048) {
     Some(capacity) => capacity,
     None => NonZeroUsize::MIN,
 };
+
+/// The largest document kept. Storefront operations are a few hundred bytes; without this bound a
+/// client could fill the cache with 2 048 bodies of `MAX_BODY_BYTES` each (128 MiB). With it the
+/// cache holds at most 16 MiB. A larger document still runs; it is just not kept.
+pub const MAX_DOCUMENT_BYTES: usize = 8 * 1024;
 
 /// Why a persisted-query request cannot be served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,10 +87,41 @@ impl PersistedQueries {
         Ok(Some(hash))
     }
 
-    /// Keeps `document` under `hash` for later requests.
+    /// Keeps `document` under `hash` for later requests, if it is at most [`MAX_DOCUMENT_BYTES`].
     pub fn remember(&self, hash: String, document: &str) {
+        if document.len() > MAX_DOCUMENT_BYTES {
+            return;
+        }
         if let Ok(mut cache) = self.0.lock() {
             cache.put(hash, document.to_owned());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(query: &str, hash: &str) -> async_graphql::Request {
+        let extensions = serde_json::json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let mut request = async_graphql::Request::new(query);
+        request.extensions = serde_json::from_value(extensions).unwrap_or_default();
+        request
+    }
+
+    #[test]
+    fn only_documents_up_to_the_size_bound_are_kept() {
+        let cache = PersistedQueries::default();
+        for document in
+            ["{ __typename }".to_owned(), format!("{{ __typename }} #{}", "x".repeat(MAX_DOCUMENT_BYTES))]
+        {
+            let hash = hex::encode(Sha256::digest(document.as_bytes()));
+            let Ok(Some(persist)) = cache.resolve(&mut request(&document, &hash)) else {
+                panic!("hash accepted")
+            };
+            cache.remember(persist, &document);
+            let kept = cache.resolve(&mut request("", &hash)).is_ok();
+            assert_eq!(kept, document.len() <= MAX_DOCUMENT_BYTES, "{} bytes", document.len());
         }
     }
 }
