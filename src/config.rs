@@ -139,6 +139,9 @@ pub struct Settings {
     pub verification_token_ttl_seconds: u64,
     /// `REQUIRE_EMAIL_VERIFICATION`: refuse login to unverified accounts.
     pub require_email_verification: bool,
+    /// `REFRESH_TOKEN_COOKIE`: hand refresh tokens out as an HttpOnly, Secure, SameSite=Strict
+    /// cookie scoped to `/graphql` instead of in payloads.
+    pub refresh_token_cookie: bool,
     /// `MAIL_RESEND_COOLDOWN_SECONDS`: at most one reset and one verification email per customer per this.
     pub mail_resend_cooldown_seconds: u64,
     /// `MAIL_POLL_INTERVAL_MS`: how often the worker looks for due mail when not woken.
@@ -215,6 +218,7 @@ impl Default for Settings {
             reset_token_ttl_seconds: 3600,
             verification_token_ttl_seconds: 24 * 3600,
             require_email_verification: false,
+            refresh_token_cookie: false,
             mail_resend_cooldown_seconds: 60,
             mail_poll_interval_ms: 1000,
             mail_retry_base_ms: 2000,

@@ -57,6 +57,28 @@ pub enum Field {
     BillingCountry,
     /// `default_billing.phone`.
     BillingPhone,
+    /// `id` (of a session or an address).
+    Id,
+    /// `refreshToken` / `refresh_token`.
+    RefreshToken,
+    /// An address's `street`.
+    Street,
+    /// An address's house `number`.
+    Number,
+    /// An address's `postcode`.
+    Postcode,
+    /// An address's `city`.
+    City,
+    /// An address's `country`.
+    Country,
+    /// A guest order's `reference`.
+    Reference,
+    /// A guest order's `total`.
+    Total,
+    /// A guest order's `currency`.
+    Currency,
+    /// `placedAt` / `placed_at` of a guest order.
+    PlacedAt,
 }
 
 impl Field {
@@ -88,6 +110,17 @@ impl Field {
             Field::BillingCity => "defaultBilling.city",
             Field::BillingCountry => "defaultBilling.country",
             Field::BillingPhone => "defaultBilling.phone",
+            Field::Id => "id",
+            Field::RefreshToken => "refreshToken",
+            Field::Street => "street",
+            Field::Number => "number",
+            Field::Postcode => "postcode",
+            Field::City => "city",
+            Field::Country => "country",
+            Field::Reference => "reference",
+            Field::Total => "total",
+            Field::Currency => "currency",
+            Field::PlacedAt => "placedAt",
         }
     }
 
@@ -119,6 +152,17 @@ impl Field {
             Field::BillingCity => "billing city",
             Field::BillingCountry => "billing country",
             Field::BillingPhone => "billing phone",
+            Field::Id => "id",
+            Field::RefreshToken => "refresh token",
+            Field::Street => "street",
+            Field::Number => "number",
+            Field::Postcode => "postcode",
+            Field::City => "city",
+            Field::Country => "country",
+            Field::Reference => "reference",
+            Field::Total => "total",
+            Field::Currency => "currency",
+            Field::PlacedAt => "placed at",
         }
     }
 }
@@ -144,6 +188,14 @@ pub enum Code {
     InvalidToken,
     /// Login refused until the address is verified (`REQUIRE_EMAIL_VERIFICATION`).
     EmailNotVerified,
+    /// Nothing of the caller's has this id (whether or not someone else's has).
+    NotFound,
+    /// A password that is easy to guess (`PASSWORD_MIN_SCORE`); the message says why.
+    TooWeak,
+    /// The caller already has as many of these as one may (`limit`).
+    TooMany,
+    /// Already recorded with different details.
+    Conflict,
 }
 
 /// One refused input: which field (if any), why, and the limit it broke.
@@ -153,24 +205,26 @@ pub struct FieldError {
     pub field: Option<Field>,
     /// Why.
     pub code: Code,
-    /// The length limit for `TooShort` / `TooLong`.
+    /// The length limit for `TooShort` / `TooLong`, the count for `TooMany`.
     pub limit: Option<usize>,
+    /// Advice that goes with the code (how to make a `TooWeak` password stronger).
+    pub note: Option<String>,
 }
 
 impl FieldError {
     /// A refusal of `field` for `code`.
     pub fn new(field: Field, code: Code) -> Self {
-        Self { field: Some(field), code, limit: None }
+        Self { field: Some(field), code, limit: None, note: None }
     }
 
     /// A length refusal of `field` with its limit.
     pub fn length(field: Field, code: Code, limit: usize) -> Self {
-        Self { field: Some(field), code, limit: Some(limit) }
+        Self { field: Some(field), code, limit: Some(limit), note: None }
     }
 
     /// A refusal that belongs to no single field.
     pub fn general(code: Code) -> Self {
-        Self { field: None, code, limit: None }
+        Self { field: None, code, limit: None, note: None }
     }
 
     /// An English sentence for API clients ("First name is required.").
@@ -190,8 +244,14 @@ impl FieldError {
             Code::InvalidCredentials => "Incorrect email or password.".to_owned(),
             Code::InvalidToken => "This link is invalid or has expired.".to_owned(),
             Code::EmailNotVerified => "Please verify your email address before logging in.".to_owned(),
+            Code::NotFound => format!("No {label} of yours matches."),
+            Code::TooWeak => {
+                format!("{label} is too easy to guess. {}", self.note.as_deref().unwrap_or_default())
+            }
+            Code::TooMany => format!("You can have at most {limit}."),
+            Code::Conflict => format!("{label} was already recorded with different details."),
         };
-        capitalize(&sentence)
+        capitalize(sentence.trim_end())
     }
 }
 

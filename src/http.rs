@@ -174,7 +174,9 @@ async fn origin(State(state): State<AppState>, mut request: Request<Body>, next:
     } else {
         socket
     };
-    request.extensions_mut().insert(Origin::new(ip));
+    let user_agent = request.headers().get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let origin = Origin::new(ip).with_user_agent(user_agent);
+    request.extensions_mut().insert(origin);
     next.run(request).await
 }
 

@@ -28,13 +28,25 @@ use crate::{
 pub struct Origin {
     /// The client's IP (the socket's, or `X-Forwarded-For` behind a trusted proxy).
     pub ip: std::net::IpAddr,
+    /// The client's `User-Agent`, printable characters only, at most 255 of them.
+    pub user_agent: Option<std::sync::Arc<str>>,
     hash_spent: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Origin {
     /// A new request from `ip`, its argon2 run unspent.
     pub fn new(ip: std::net::IpAddr) -> Self {
-        Self { ip, hash_spent: Default::default() }
+        Self { ip, user_agent: None, hash_spent: Default::default() }
+    }
+
+    /// The same request, naming the client software it says it is (shown in the session list).
+    pub fn with_user_agent(mut self, raw: Option<&str>) -> Self {
+        self.user_agent = raw
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(255).collect::<String>())
+            .map(|ua| ua.trim().to_owned())
+            .filter(|ua| !ua.is_empty())
+            .map(std::sync::Arc::from);
+        self
     }
 
     /// Claims the request's argon2 run; `false` when it was already claimed.

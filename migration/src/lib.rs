@@ -8,6 +8,7 @@ mod m20261123_000003_legacy;
 mod m20261124_000004_project_keys;
 mod m20261201_000005_readiness_probe;
 mod m20261201_000006_reset_requests;
+mod m20261201_000007_session_details;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_project_keys::Migration),
             Box::new(m20261201_000005_readiness_probe::Migration),
             Box::new(m20261201_000006_reset_requests::Migration),
+            Box::new(m20261201_000007_session_details::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{Origin, SignedIn, credentials, validate::Checks};
 use crate::{
-    auth::{Password, session},
+    auth::Password,
     entity::customer,
     error::{Code, Error, Field, FieldError, Result},
     state::AppState,
@@ -45,8 +45,8 @@ pub async fn login(
         return Err(Error::Invalid(vec![FieldError::general(Code::EmailNotVerified)]));
     }
 
-    let now = Utc::now();
-    let session = session::open(&state.db, customer.id, now, state.settings.session_ttl()).await?;
-    let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer: customer.into(), session_id: session.id, token })
+    let txn = crate::db::begin_write(&state.db).await?;
+    let signed_in = super::sign_in(&txn, state, origin, customer, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(signed_in)
 }

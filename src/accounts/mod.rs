@@ -25,9 +25,11 @@ pub use projects::{
     revoke_api_key,
 };
 pub use register::{Address, Registration, WebshopDetails, register};
-pub use view::{Customer, Group, Status};
+pub use view::{Customer, Group, Session, Status};
 
-pub use sessions::{logout, opaque_token, refresh};
+pub use sessions::{
+    logout, logout_everywhere, opaque_token, refresh, refresh_access_token, revoke_session, sessions,
+};
 pub use verification::{resend_verification, verify_email};
 
 use crate::{
@@ -97,7 +99,7 @@ impl customer::Model {
     }
 }
 
-/// A customer just signed in: their record, the session opened and its token.
+/// A customer just signed in: their record, the session opened and its tokens.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     /// The customer.
@@ -106,6 +108,24 @@ pub struct SignedIn {
     pub session_id: uuid::Uuid,
     /// The access token naming the new session.
     pub token: IssuedToken,
+    /// The session's first refresh token.
+    pub refresh_token: String,
+}
+
+/// Opens a session for `customer` inside `txn` (with its first refresh token) and signs an
+/// access token for it. The tokens work once `txn` commits.
+pub(crate) async fn sign_in(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    origin: &Origin,
+    customer: customer::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<SignedIn> {
+    let session =
+        crate::auth::session::open(txn, customer.id, origin, now, state.settings.session_ttl()).await?;
+    let refresh_token = crate::auth::refresh::issue(txn, session.id, now).await?;
+    let token = state.tokens.issue(customer.id, session.id, now)?;
+    Ok(SignedIn { customer: customer.into(), session_id: session.id, token, refresh_token })
 }
 
 /// A value as a door received it: absent, present, or present but not of the expected type

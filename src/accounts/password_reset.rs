@@ -146,8 +146,7 @@ pub async fn reset_password(
     // The password changed: links mailed before it (other resets, verifications) are void.
     one_time::void_all(&txn, customer.id, now).await?;
     session::revoke_all(&txn, customer.id, None, now).await?;
-    let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
+    let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;
     txn.commit().await?;
-    let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer: customer.into(), session_id: session.id, token })
+    Ok(signed_in)
 }

@@ -8,7 +8,7 @@ use super::{
     project_exists, validate::Checks,
 };
 use crate::{
-    auth::{Password, session},
+    auth::Password,
     entity::{address, customer, customer_group},
     error::{Code, Error, Field, FieldError, Result},
     state::AppState,
@@ -207,13 +207,11 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         .insert(&txn)
         .await?;
     }
-    let session = session::open(&txn, customer.id, now, state.settings.session_ttl()).await?;
     super::verification::send_link(&txn, state, &customer, now).await?;
+    let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;
     txn.commit().await?;
     state.mail.wake();
-
-    let token = state.tokens.issue(customer.id, session.id, now)?;
-    Ok(SignedIn { customer: customer.into(), session_id: session.id, token })
+    Ok(signed_in)
 }
 
 /// The unique index on (project, normalized email) decides races: its violation is `EMAIL_TAKEN`.

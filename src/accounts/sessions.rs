@@ -1,16 +1,17 @@
-//! Ending and extending a caller's session.
+//! A caller's sessions: listing and ending them, and extending one with its refresh token.
 
 use chrono::Utc;
 
+use super::{Session, SignedIn};
 use crate::{
-    auth::{Authenticated, IssuedToken, session},
-    error::Result,
+    auth::{Authenticated, IssuedToken, refresh, session},
+    error::{Code, Error, Field, Result},
     state::AppState,
 };
 
 /// Ends the caller's session: its tokens are refused from now on.
 pub async fn logout(state: &AppState, caller: &Authenticated) -> Result<()> {
-    session::revoke(&state.db, caller.session_id, Utc::now()).await
+    session::revoke(&state.db, caller.session_id, Utc::now()).await.map(drop)
 }
 
 /// An opaque token (`<session id>|<secret>`) for a session: the cookie guard's value and the
@@ -22,4 +23,65 @@ pub async fn opaque_token(state: &AppState, session_id: uuid::Uuid) -> Result<St
 /// A fresh access token for the caller's (still live) session.
 pub async fn refresh(state: &AppState, caller: &Authenticated) -> Result<IssuedToken> {
     state.tokens.issue(caller.customer.id, caller.session_id, Utc::now())
+}
+
+/// The sessions of the caller's account that still work, newest first; `current` names the
+/// session the caller's request uses, if any.
+pub async fn sessions(
+    state: &AppState,
+    customer_id: i64,
+    current: Option<uuid::Uuid>,
+) -> Result<Vec<Session>> {
+    let live = session::live(&state.db, customer_id, Utc::now()).await?;
+    Ok(live.into_iter().map(|row| Session::from_row(row, current)).collect())
+}
+
+/// Ends one of the caller's own sessions. Another customer's session id is `NOT_FOUND`, like an
+/// id that names no session: the answer tells nothing about other accounts.
+pub async fn revoke_session(state: &AppState, caller: &Authenticated, id: &str) -> Result<()> {
+    let not_found = || Error::field(Field::Id, Code::NotFound);
+    let id: uuid::Uuid = id.trim().parse().map_err(|_| not_found())?;
+    if session::revoke_own(&state.db, caller.customer.id, id, Utc::now()).await? {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Ends every session of the caller's account, or every other one with `keep_current`; how many
+/// ended.
+pub async fn logout_everywhere(state: &AppState, caller: &Authenticated, keep_current: bool) -> Result<u64> {
+    let keep = keep_current.then_some(caller.session_id);
+    session::revoke_all(&state.db, caller.customer.id, keep, Utc::now()).await
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token, in one
+/// transaction. No access token is needed: this is how a client gets one back. A refresh token
+/// presented a second time ends its session, so whoever copied it and whoever it was stolen from
+/// both have to log in again.
+pub async fn refresh_access_token(state: &AppState, presented: &str) -> Result<SignedIn> {
+    let invalid = || Error::field(Field::RefreshToken, Code::InvalidToken);
+    let presented = presented.trim();
+    // A refresh token is 48 characters; anything far longer is not one, and is not hashed.
+    if presented.is_empty() || presented.len() > 128 {
+        return Err(invalid());
+    }
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let session_id = match refresh::exchange(&txn, presented, now).await? {
+        refresh::Exchange::Spent(session_id) => session_id,
+        refresh::Exchange::Reused(session_id) => {
+            session::revoke(&txn, session_id, now).await?;
+            txn.commit().await?;
+            tracing::warn!(%session_id, "a spent refresh token was presented again; the session is ended");
+            return Err(invalid());
+        }
+        refresh::Exchange::Unknown => return Err(invalid()),
+    };
+    let (customer, session) =
+        session::live_with_customer(&txn, session_id, now).await?.ok_or_else(invalid)?;
+    let refresh_token = refresh::issue(&txn, session.id, now).await?;
+    txn.commit().await?;
+    let token = state.tokens.issue(customer.id, session.id, now)?;
+    Ok(SignedIn { customer: customer.into(), session_id: session.id, token, refresh_token })
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Gender;
-use crate::entity::{customer, customer_group};
+use crate::entity::{customer, customer_group, session};
 
 /// Whether an account may log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,40 @@ impl From<customer_group::Model> for Group {
             name: row.name,
             created_at: row.created_at,
             updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Session id.
+    pub id: uuid::Uuid,
+    /// Whether the request asking uses this session.
+    pub current: bool,
+    /// When it was opened (login, registration or reset).
+    pub created_at: DateTime<Utc>,
+    /// When a request last used it, to the minute.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    /// When it stops working unless ended earlier.
+    pub expires_at: DateTime<Utc>,
+    /// The client's `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// The client's network at login (`/24` or `/48`).
+    pub ip: Option<String>,
+}
+
+impl Session {
+    /// The stored session, `current` when it is `current_id`.
+    pub fn from_row(row: session::Model, current_id: Option<uuid::Uuid>) -> Self {
+        Self {
+            current: Some(row.id) == current_id,
+            id: row.id,
+            created_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            ip: row.ip,
         }
     }
 }

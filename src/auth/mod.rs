@@ -3,6 +3,7 @@
 pub mod bearer;
 pub mod one_time;
 pub mod password;
+pub mod refresh;
 pub mod secret;
 pub mod session;
 pub mod token;

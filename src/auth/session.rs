@@ -1,9 +1,11 @@
 //! Sessions: opened at login, checked on every authenticated call, revoked at logout.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, RelationTrait, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -11,6 +13,7 @@ use super::{TokenIssuer, secret};
 use crate::{
     entity::{customer, session},
     error::{Error, Result},
+    limits::Origin,
 };
 
 /// A caller whose token names a live session of an active customer.
@@ -22,10 +25,15 @@ pub struct Authenticated {
     pub session_id: Uuid,
 }
 
-/// Opens a session for `customer_id` lasting `ttl` from `now`.
+/// How often a session's `last_seen_at` is written at most: often enough for a session list,
+/// rare enough that reads do not become writes.
+pub const LAST_SEEN_GRANULARITY: chrono::Duration = chrono::Duration::minutes(1);
+
+/// Opens a session for `customer_id` lasting `ttl` from `now`, from the client `origin` names.
 pub async fn open<C: ConnectionTrait>(
     conn: &C,
     customer_id: i64,
+    origin: &Origin,
     now: DateTime<Utc>,
     ttl: std::time::Duration,
 ) -> Result<session::Model> {
@@ -37,8 +45,29 @@ pub async fn open<C: ConnectionTrait>(
         expires_at: Set(expires_at),
         revoked_at: Set(None),
         token_hash: Set(None),
+        last_seen_at: Set(Some(now)),
+        user_agent: Set(origin.user_agent.as_deref().map(str::to_owned)),
+        ip: Set(Some(network(origin.ip))),
     };
     Ok(session.insert(conn).await?)
+}
+
+/// The network an address belongs to, not the address: `203.0.113.0/24`, `2001:db8:1::/48`.
+/// Enough to tell "my phone at home" from "someone abroad", without keeping where exactly.
+pub fn network(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            format!("{}/24", Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => network(IpAddr::V4(v4)),
+            None => {
+                let s = v6.segments();
+                format!("{}/48", Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 /// Who `credential` belongs to, if it names a live session of an active customer;
@@ -52,7 +81,6 @@ pub async fn authenticate(
     // One query checks the session and loads the customer.
     let live = |session_id: Uuid| {
         customer::Entity::find()
-            .join(sea_orm::JoinType::InnerJoin, customer::Relation::Session.def())
             .filter(session::Column::Id.eq(session_id))
             .filter(session::Column::RevokedAt.is_null())
             .filter(session::Column::ExpiresAt.gt(Utc::now()))
@@ -69,8 +97,62 @@ pub async fn authenticate(
             (claims.sid, live(claims.sid).filter(customer::Column::Id.eq(customer_id)))
         }
     };
-    let customer = query.one(db).await?.ok_or(Error::Unauthenticated)?;
+    let (customer, session) =
+        query.find_also_related(session::Entity).one(db).await?.ok_or(Error::Unauthenticated)?;
+    let now = Utc::now();
+    if session.is_some_and(|s| s.last_seen_at.is_none_or(|seen| now - seen >= LAST_SEEN_GRANULARITY)) {
+        // Off the request's path: the answer does not wait for a write, and a failed write only
+        // leaves the session list a minute behind.
+        tokio::spawn(touch(db.clone(), session_id, now));
+    }
     Ok(Authenticated { customer, session_id })
+}
+
+/// Records that `session_id` was used at `now`, unless another request already did this minute.
+async fn touch(db: DatabaseConnection, session_id: Uuid, now: DateTime<Utc>) {
+    let stale = Condition::any()
+        .add(session::Column::LastSeenAt.is_null())
+        .add(session::Column::LastSeenAt.lt(now - LAST_SEEN_GRANULARITY));
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::LastSeenAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(stale)
+        .exec(&db)
+        .await;
+    if let Err(err) = result {
+        tracing::warn!(error = %err, "could not record when a session was last used");
+    }
+}
+
+/// Session `session_id` and its customer, if the session is live and the customer active.
+pub async fn live_with_customer<C: ConnectionTrait>(
+    conn: &C,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<(customer::Model, session::Model)>> {
+    let found = session::Entity::find_by_id(session_id)
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .find_also_related(customer::Entity)
+        .filter(customer::Column::Status.eq(customer::STATUS_ACTIVE))
+        .one(conn)
+        .await?;
+    Ok(found.and_then(|(session, customer)| Some((customer?, session))))
+}
+
+/// The sessions of `customer_id` that still work, newest first.
+pub async fn live<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<session::Model>> {
+    Ok(session::Entity::find()
+        .filter(session::Column::CustomerId.eq(customer_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .order_by_desc(session::Column::CreatedAt)
+        .all(conn)
+        .await?)
 }
 
 /// Gives a session an opaque token and returns it as `<session id>|<secret>` (40 random
@@ -85,24 +167,43 @@ pub async fn attach_opaque<C: ConnectionTrait>(conn: &C, session_id: Uuid) -> Re
     Ok(format!("{session_id}|{token}"))
 }
 
-/// Ends one session.
-pub async fn revoke<C: ConnectionTrait>(conn: &C, session_id: Uuid, now: DateTime<Utc>) -> Result<()> {
-    session::Entity::update_many()
+/// Ends one session; whether it was live.
+pub async fn revoke<C: ConnectionTrait>(conn: &C, session_id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let result = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::Id.eq(session_id))
         .filter(session::Column::RevokedAt.is_null())
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(result.rows_affected == 1)
 }
 
-/// Ends every session of `customer_id` except `keep` (all of them when `keep` is `None`).
+/// Ends `customer_id`'s session `session_id`; `false` when it is not theirs or already ended.
+pub async fn revoke_own<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let result = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(now))
+        .filter(session::Column::Id.eq(session_id))
+        .filter(session::Column::CustomerId.eq(customer_id))
+        .filter(session::Column::RevokedAt.is_null())
+        .filter(session::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Ends every session of `customer_id` except `keep` (all of them when `keep` is `None`); how
+/// many were live.
 pub async fn revoke_all<C: ConnectionTrait>(
     conn: &C,
     customer_id: i64,
     keep: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<u64> {
     let mut update = session::Entity::update_many()
         .col_expr(session::Column::RevokedAt, Expr::value(now))
         .filter(session::Column::CustomerId.eq(customer_id))
@@ -110,6 +211,5 @@ pub async fn revoke_all<C: ConnectionTrait>(
     if let Some(keep) = keep {
         update = update.filter(session::Column::Id.ne(keep));
     }
-    update.exec(conn).await?;
-    Ok(())
+    Ok(update.exec(conn).await?.rows_affected)
 }

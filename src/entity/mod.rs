@@ -8,5 +8,6 @@ pub mod one_time_token;
 pub mod outbox_email;
 pub mod project;
 pub mod project_api_key;
+pub mod refresh_token;
 pub mod reset_request;
 pub mod session;

@@ -14,6 +14,12 @@ pub struct Model {
     pub revoked_at: Option<DateTimeUtc>,
     /// SHA-256 of the session's opaque token (cookie or `<id>|<secret>` bearer), when it has one.
     pub token_hash: Option<String>,
+    /// When a request last used the session, to the minute.
+    pub last_seen_at: Option<DateTimeUtc>,
+    /// The client's `User-Agent` at login.
+    pub user_agent: Option<String>,
+    /// The client's network at login: the address cut to /24 (IPv4) or /48 (IPv6).
+    pub ip: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,9 @@ use crate::{
 /// The bearer token of the request, if any.
 pub struct Credentials(pub Option<String>);
 
+/// The refresh token cookie of the request, if any (`REFRESH_TOKEN_COOKIE` mode).
+pub struct RefreshCookie(pub Option<String>);
+
 /// Where the request comes from (credential operations are limited per client IP).
 pub fn origin<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Origin> {
     ctx.data::<Origin>()

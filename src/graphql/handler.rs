@@ -21,7 +21,7 @@ use super::{
     persisted::{Miss, PersistedQueries},
 };
 use super::{
-    context::Credentials,
+    context::{Credentials, RefreshCookie},
     guard::{self, DocumentLimits},
 };
 use crate::{
@@ -212,7 +212,11 @@ async fn execute(
         operation_label(document, operation.as_deref())
     });
     let started = std::time::Instant::now();
-    let request = request.data(Credentials(bearer_token(headers))).data(origin);
+    let refresh_cookie = axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(super::sessions::REFRESH_COOKIE)
+        .map(|cookie| cookie.value().to_owned());
+    let request =
+        request.data(Credentials(bearer_token(headers))).data(RefreshCookie(refresh_cookie)).data(origin);
     let response = doors.schema.execute(request).await;
     record_operation(label, kind, &response, started.elapsed());
     // GraphQL-over-HTTP: with the newer media type, a request error is a 400 without `data`.

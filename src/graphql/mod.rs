@@ -9,6 +9,7 @@ mod mutation;
 mod persisted;
 mod query;
 mod schema;
+mod sessions;
 mod types;
 
 pub use handler::routes;

@@ -1,9 +1,10 @@
 //! Mutations: each parses its input, calls one domain function and shapes the payload.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, MergedObject, Object};
 
 use super::{
     context::{origin, payload, require_caller, require_session, state, top_level},
+    sessions::{SessionMutation, hand_over},
     types::{
         Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
         RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,
@@ -22,11 +23,16 @@ pub const FORGOT_PASSWORD_MESSAGE: &str =
 pub const RESEND_VERIFICATION_MESSAGE: &str =
     "If your address is not verified yet, we have e-mailed you a new verification link.";
 
-/// Write operations.
-pub struct Mutation;
+/// Write operations: the account's own, then its sessions'.
+#[derive(MergedObject, Default)]
+pub struct Mutation(AccountMutation, SessionMutation);
+
+/// Registering, logging in, changing and recovering an account.
+#[derive(Default)]
+pub struct AccountMutation;
 
 #[Object]
-impl Mutation {
+impl AccountMutation {
     /// Creates an account and logs it in.
     async fn register(
         &self,
@@ -44,15 +50,17 @@ impl Mutation {
             date_of_birth: Given::from_text(input.date_of_birth.as_deref(), accounts::parse_date),
             ..Registration::new(DEFAULT_PROJECT_ID)
         };
-        let result = accounts::register(state(ctx)?, origin(ctx)?, registration).await.map(|signed_in| {
-            RegisterPayload {
-                customer: Some(Customer(signed_in.customer)),
-                token: Some(signed_in.token.token),
-                expires_at: Some(signed_in.token.expires_at),
-                errors: Vec::new(),
-            }
-        });
-        payload(result)
+        let signed_in = match accounts::register(state(ctx)?, origin(ctx)?, registration).await {
+            Ok(signed_in) => signed_in,
+            Err(err) => return payload(Err(err)),
+        };
+        Ok(RegisterPayload {
+            refresh_token: hand_over(ctx, signed_in.refresh_token)?,
+            customer: Some(Customer::new(signed_in.customer, Some(signed_in.session_id))),
+            token: Some(signed_in.token.token),
+            expires_at: Some(signed_in.token.expires_at),
+            errors: Vec::new(),
+        })
     }
 
     /// Exchanges email and password for an access token.
@@ -63,15 +71,18 @@ impl Mutation {
         #[graphql(secret)] password: String,
     ) -> async_graphql::Result<LoginPayload> {
         let password = Password::new(password);
-        let result = accounts::login(state(ctx)?, origin(ctx)?, DEFAULT_PROJECT_ID, &email, &password)
-            .await
-            .map(|signed_in| LoginPayload {
-                token: Some(signed_in.token.token),
-                expires_at: Some(signed_in.token.expires_at),
-                customer: Some(Customer(signed_in.customer)),
-                errors: Vec::new(),
-            });
-        payload(result)
+        let signed_in =
+            match accounts::login(state(ctx)?, origin(ctx)?, DEFAULT_PROJECT_ID, &email, &password).await {
+                Ok(signed_in) => signed_in,
+                Err(err) => return payload(Err(err)),
+            };
+        Ok(LoginPayload {
+            refresh_token: hand_over(ctx, signed_in.refresh_token)?,
+            token: Some(signed_in.token.token),
+            expires_at: Some(signed_in.token.expires_at),
+            customer: Some(Customer::new(signed_in.customer, Some(signed_in.session_id))),
+            errors: Vec::new(),
+        })
     }
 
     /// Changes the caller's own profile; only the fields given change.
@@ -94,9 +105,12 @@ impl Mutation {
             new_password: input.new_password.map(Password::new),
             new_password_confirmation: input.new_password_confirmation.map(Password::new),
         };
-        let result = accounts::update_profile(state(ctx)?, origin(ctx)?, &caller, changes)
-            .await
-            .map(|c| UpdateProfilePayload { customer: Some(Customer(c)), errors: Vec::new() });
+        let result = accounts::update_profile(state(ctx)?, origin(ctx)?, &caller, changes).await.map(|c| {
+            UpdateProfilePayload {
+                customer: Some(Customer::new(c, Some(caller.session_id))),
+                errors: Vec::new(),
+            }
+        });
         payload(result)
     }
 
@@ -124,15 +138,19 @@ impl Mutation {
         #[graphql(secret)] password_confirmation: String,
     ) -> async_graphql::Result<ResetPasswordPayload> {
         let (password, confirmation) = (Password::new(password), Password::new(password_confirmation));
-        let result = accounts::reset_password(state(ctx)?, origin(ctx)?, &token, &password, &confirmation)
-            .await
-            .map(|signed_in| ResetPasswordPayload {
-                token: Some(signed_in.token.token),
-                expires_at: Some(signed_in.token.expires_at),
-                customer: Some(Customer(signed_in.customer)),
-                errors: Vec::new(),
-            });
-        payload(result)
+        let signed_in =
+            match accounts::reset_password(state(ctx)?, origin(ctx)?, &token, &password, &confirmation).await
+            {
+                Ok(signed_in) => signed_in,
+                Err(err) => return payload(Err(err)),
+            };
+        Ok(ResetPasswordPayload {
+            refresh_token: hand_over(ctx, signed_in.refresh_token)?,
+            token: Some(signed_in.token.token),
+            expires_at: Some(signed_in.token.expires_at),
+            customer: Some(Customer::new(signed_in.customer, Some(signed_in.session_id))),
+            errors: Vec::new(),
+        })
     }
 
     /// Confirms the email address with the token from a verification email.
@@ -143,7 +161,7 @@ impl Mutation {
     ) -> async_graphql::Result<VerifyEmailPayload> {
         let result = accounts::verify_email(state(ctx)?, &token)
             .await
-            .map(|c| VerifyEmailPayload { customer: Some(Customer(c)), errors: Vec::new() });
+            .map(|c| VerifyEmailPayload { customer: Some(Customer::new(c, None)), errors: Vec::new() });
         payload(result)
     }
 

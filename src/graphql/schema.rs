@@ -11,7 +11,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 fn builder(settings: &Settings) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     // Complexity is checked by `guard`, which costs fragments without expanding them and gives
     // introspection its own budget; the depth limit stays here as a second line.
-    let builder = Schema::build(Query, Mutation, EmptySubscription)
+    let builder = Schema::build(Query, Mutation::default(), EmptySubscription)
         .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
             "An instant, as an RFC 3339 date-time in UTC (`2026-12-01T18:23:46Z`).",
         )

@@ -6,7 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::context::state;
+use super::context::{state, top_level};
 use crate::{
     accounts::{self, Given},
     error::{Code, FieldError},
@@ -71,66 +71,82 @@ impl From<accounts::Group> for CustomerGroup {
     }
 }
 
-/// A customer account.
-pub struct Customer(pub accounts::Customer);
+/// A customer account. Only ever built for its owner (the caller, or who just signed in), which
+/// is what lets the fields below show sessions, addresses and orders without asking again.
+pub struct Customer {
+    /// What the house shows of the account.
+    pub view: accounts::Customer,
+    /// The session of the request that sees it, if it has one.
+    pub session: Option<uuid::Uuid>,
+}
+
+impl Customer {
+    /// The account as seen from `session`.
+    pub fn new(view: accounts::Customer, session: Option<uuid::Uuid>) -> Self {
+        Self { view, session }
+    }
+}
 
 #[Object]
 impl Customer {
     /// Customer id.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.view.id.to_string())
     }
     /// Email address, as the customer typed it.
     async fn email(&self) -> &str {
-        &self.0.email
+        &self.view.email
     }
     /// First name.
     async fn first_name(&self) -> &str {
-        &self.0.first_name
+        &self.view.first_name
     }
     /// Last name.
     async fn last_name(&self) -> &str {
-        &self.0.last_name
+        &self.view.last_name
     }
     /// First and last name.
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.view.name
     }
     /// Gender, if given.
     async fn gender(&self) -> Option<Gender> {
-        self.0.gender.map(Gender::from)
+        self.view.gender.map(Gender::from)
     }
     /// Date of birth, if given.
     async fn date_of_birth(&self) -> Option<Date> {
-        self.0.date_of_birth.map(Date)
+        self.view.date_of_birth.map(Date)
     }
     /// Phone number, if given.
     async fn phone(&self) -> Option<&str> {
-        self.0.phone.as_deref()
+        self.view.phone.as_deref()
     }
     /// Whether the account may log in.
     async fn status(&self) -> CustomerStatus {
-        self.0.status.into()
+        self.view.status.into()
     }
     /// The customer group (new customers join `general`).
     async fn group(&self, ctx: &Context<'_>) -> async_graphql::Result<CustomerGroup> {
         let state = state(ctx)?;
-        accounts::group(state, self.0.group_id)
-            .await
-            .map(CustomerGroup::from)
-            .map_err(super::context::top_level)
+        accounts::group(state, self.view.group_id).await.map(CustomerGroup::from).map_err(top_level)
     }
     /// When the customer proved they read this address; null until then.
     async fn email_verified_at(&self) -> Option<DateTime<Utc>> {
-        self.0.email_verified_at
+        self.view.email_verified_at
     }
     /// When the account was created.
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.view.created_at
     }
     /// When the account last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+        self.view.updated_at
+    }
+    /// The sessions that still work (logged-in browsers and apps), newest first.
+    async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::sessions::Session>> {
+        let sessions =
+            accounts::sessions(state(ctx)?, self.view.id, self.session).await.map_err(top_level)?;
+        Ok(sessions.into_iter().map(super::sessions::Session).collect())
     }
 }
 
@@ -156,6 +172,14 @@ pub enum UserErrorCode {
     InvalidToken,
     /// The address must be verified before logging in.
     EmailNotVerified,
+    /// Nothing of the caller's has this id.
+    NotFound,
+    /// The password is easy to guess; the message says how to do better.
+    TooWeak,
+    /// The caller has as many of these as one may.
+    TooMany,
+    /// Already recorded with different details.
+    Conflict,
 }
 
 /// An expected failure a customer can fix, naming the input field.
@@ -187,13 +211,14 @@ pub trait Payload: Default {
 
 macro_rules! payload {
     ($($name:ident),*) => {$(
-        impl Payload for $name {
-            fn errors_mut(&mut self) -> &mut Vec<UserError> {
+        impl $crate::graphql::types::Payload for $name {
+            fn errors_mut(&mut self) -> &mut Vec<$crate::graphql::types::UserError> {
                 &mut self.errors
             }
         }
     )*};
 }
+pub(crate) use payload;
 payload!(
     RegisterPayload,
     LoginPayload,
@@ -213,6 +238,9 @@ pub struct RegisterPayload {
     pub token: Option<String>,
     /// When `token` expires.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Long-lived, single-use token for `refreshAccessToken`; null when `REFRESH_TOKEN_COOKIE`
+    /// sends it as an HttpOnly cookie instead.
+    pub refresh_token: Option<String>,
     /// Why registration was refused.
     pub errors: Vec<UserError>,
 }
@@ -224,6 +252,9 @@ pub struct LoginPayload {
     pub token: Option<String>,
     /// When `token` expires.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Long-lived, single-use token for `refreshAccessToken`; null when `REFRESH_TOKEN_COOKIE`
+    /// sends it as an HttpOnly cookie instead.
+    pub refresh_token: Option<String>,
     /// The customer.
     pub customer: Option<Customer>,
     /// Why login was refused.
@@ -255,6 +286,8 @@ pub struct ResetPasswordPayload {
     pub token: Option<String>,
     /// When `token` expires.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Refresh token of the new session; null when `REFRESH_TOKEN_COOKIE` sends it as a cookie.
+    pub refresh_token: Option<String>,
     /// The customer.
     pub customer: Option<Customer>,
     /// Why the reset was refused.

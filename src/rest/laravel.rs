@@ -20,6 +20,13 @@ pub fn bagisto_name(field: Field) -> &'static str {
         Field::DateOfBirth => "date_of_birth",
         Field::CurrentPassword => "current_password",
         Field::Token => "token",
+        Field::Id => "id",
+        Field::RefreshToken => "refresh_token",
+        Field::Street => "street",
+        Field::Number => "number",
+        Field::Postcode => "postcode",
+        Field::City => "city",
+        Field::Country => "country",
         other => webshop_name(other),
     }
 }
@@ -42,6 +49,10 @@ pub fn webshop_name(field: Field) -> &'static str {
         Field::BillingCity => "default_billing.city",
         Field::BillingCountry => "default_billing.country",
         Field::BillingPhone => "default_billing.phone",
+        Field::Reference => "reference",
+        Field::Total => "total",
+        Field::Currency => "currency",
+        Field::PlacedAt => "placed_at",
         other => bagisto_name(other),
     }
 }
@@ -85,6 +96,14 @@ pub fn message(error: &FieldError, naming: Naming) -> (String, String) {
         Code::InvalidCredentials => "Invalid Email or Password".to_owned(),
         Code::InvalidToken => "This password reset token is invalid.".to_owned(),
         Code::EmailNotVerified => "Please verify your email address before logging in.".to_owned(),
+        Code::NotFound => format!("The selected {attribute} is invalid."),
+        Code::TooWeak => {
+            format!("The {attribute} is too easy to guess. {}", error.note.as_deref().unwrap_or_default())
+                .trim_end()
+                .to_owned()
+        }
+        Code::TooMany => format!("You may not have more than {limit} of these."),
+        Code::Conflict => format!("The {attribute} has already been taken."),
     };
     (key.to_owned(), text)
 }
@@ -124,6 +143,15 @@ mod tests {
         assert_eq!(say(Field::Email, Code::EmailTaken), "The email has already been taken.");
         let short = FieldError::length(Field::Password, Code::TooShort, 8);
         assert_eq!(message(&short, bagisto_name).1, "The password must be at least 8 characters.");
+    }
+
+    #[test]
+    fn every_field_has_a_name_in_both_apis() {
+        // The two namings fall back on each other; a field neither names would recurse forever.
+        for field in [Field::Id, Field::RefreshToken, Field::Street, Field::Reference, Field::PlacedAt] {
+            assert!(!bagisto_name(field).is_empty());
+            assert!(!webshop_name(field).is_empty());
+        }
     }
 
     #[test]

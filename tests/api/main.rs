@@ -15,6 +15,7 @@ mod register;
 mod rest_bagisto;
 mod rest_webshop;
 mod schema;
+mod sessions;
 mod smtp;
 mod tokens;
 mod tools;
