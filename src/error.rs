@@ -248,7 +248,7 @@ impl FieldError {
             Code::TooWeak => {
                 format!("{label} is too easy to guess. {}", self.note.as_deref().unwrap_or_default())
             }
-            Code::TooMany => format!("You can have at most {limit}."),
+            Code::TooMany => format!("At most {limit} are allowed; remove one first."),
             Code::Conflict => format!("{label} was already recorded with different details."),
         };
         capitalize(sentence.trim_end())

@@ -9,6 +9,7 @@ mod m20261124_000004_project_keys;
 mod m20261201_000005_readiness_probe;
 mod m20261201_000006_reset_requests;
 mod m20261201_000007_session_details;
+mod m20261201_000008_address_book;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000005_readiness_probe::Migration),
             Box::new(m20261201_000006_reset_requests::Migration),
             Box::new(m20261201_000007_session_details::Migration),
+            Box::new(m20261201_000008_address_book::Migration),
         ]
     }
 }

@@ -34,10 +34,7 @@ impl MigrationTrait for Migration {
             string_len_null(Sessions::UserAgent, 255),
             string_len_null(Sessions::Ip, 64),
         ] {
-            let mut column = column;
-            manager
-                .alter_table(Table::alter().table(Sessions::Table).add_column(&mut column).to_owned())
-                .await?;
+            manager.alter_table(Table::alter().table(Sessions::Table).add_column(column).to_owned()).await?;
         }
         manager
             .create_table(

@@ -3,6 +3,7 @@
 //! Functions take plain Rust inputs and return entity models or an [`Error`](crate::error::Error);
 //! nothing here knows about HTTP, GraphQL or JSON shapes.
 
+mod addresses;
 mod credentials;
 mod lockout;
 mod login;
@@ -17,6 +18,10 @@ mod view;
 
 use sea_orm::EntityTrait;
 
+pub use addresses::{
+    Address, AddressKind, Defaults, MAX_ADDRESSES, SavedAddress, addresses, create_address, delete_address,
+    set_default_address, update_address,
+};
 pub use login::login;
 pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
@@ -24,7 +29,7 @@ pub use projects::{
     NewApiKey, authorize_project, create_api_key, list_api_keys, project_exists, require_api_key,
     revoke_api_key,
 };
-pub use register::{Address, Registration, WebshopDetails, register};
+pub use register::{Registration, WebshopDetails, register};
 pub use view::{Customer, Group, Session, Status};
 
 pub use sessions::{

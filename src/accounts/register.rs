@@ -4,12 +4,12 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::{
-    DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project, credentials,
-    project_exists, validate::Checks,
+    Address, DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project,
+    credentials, project_exists, validate::Checks,
 };
 use crate::{
     auth::Password,
-    entity::{address, customer, customer_group},
+    entity::{customer, customer_group},
     error::{Code, Error, Field, FieldError, Result},
     state::AppState,
 };
@@ -72,27 +72,6 @@ pub struct WebshopDetails {
     pub cart_reminder_consent: Given<bool>,
     /// The default billing address.
     pub default_billing: Option<Address>,
-}
-
-/// A postal address as given.
-#[derive(Debug, Clone, Default)]
-pub struct Address {
-    /// First name.
-    pub first_name: Option<String>,
-    /// Last name.
-    pub last_name: Option<String>,
-    /// Street.
-    pub street: Option<String>,
-    /// House number.
-    pub number: Option<String>,
-    /// Postcode.
-    pub postcode: Option<String>,
-    /// City.
-    pub city: Option<String>,
-    /// ISO 3166-1 alpha-2 country code.
-    pub country: Option<String>,
-    /// Phone.
-    pub phone: Option<String>,
 }
 
 /// Creates the account, opens its first session and returns a token: the customer is logged in.
@@ -188,24 +167,8 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     .await
     .map_err(email_taken_or_internal)?;
     if let Some(billing) = webshop.default_billing {
-        address::ActiveModel {
-            customer_id: Set(customer.id),
-            kind: Set("billing".to_owned()),
-            is_default: Set(true),
-            first_name: Set(billing.first_name),
-            last_name: Set(billing.last_name),
-            street: Set(billing.street),
-            number: Set(billing.number),
-            postcode: Set(billing.postcode),
-            city: Set(billing.city),
-            country: Set(billing.country),
-            phone: Set(billing.phone),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let defaults = super::addresses::Defaults { billing: true, shipping: false };
+        super::addresses::insert(&txn, customer.id, billing, defaults, now).await?;
     }
     super::verification::send_link(&txn, state, &customer, now).await?;
     let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;

@@ -195,19 +195,11 @@ impl Checks {
         let postcode = self.optional_text(Field::BillingPostcode, address.postcode.as_deref());
         let city = self.optional_text(Field::BillingCity, address.city.as_deref());
         let phone = self.optional_text(Field::BillingPhone, address.phone.as_deref());
-        let country = match address.country.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
-            None => Some(None),
-            Some(code) => match isocountry::CountryCode::for_alpha2_caseless(code) {
-                Ok(country) => Some(Some(country.alpha2().to_owned())),
-                Err(_) => {
-                    self.refuse(FieldError::new(Field::BillingCountry, Code::Invalid));
-                    None
-                }
-            },
-        };
+        let country = self.country(Field::BillingCountry, address.country.as_deref());
         Some(Address {
             first_name: first_name?,
             last_name: last_name?,
+            company: None,
             street: street?,
             number: number?,
             postcode: postcode?,
@@ -215,6 +207,48 @@ impl Checks {
             country: country?,
             phone: phone?,
         })
+    }
+
+    /// An address for the address book: the webshop billing address's rules, and what a parcel
+    /// needs (names, street, postcode, city, country) required.
+    pub fn book_address(&mut self, address: &Address) -> Option<Address> {
+        let required = |checks: &mut Self, field, value: &Option<String>| {
+            checks.text(field, value.as_deref().unwrap_or_default()).map(Some)
+        };
+        let first_name = required(self, Field::FirstName, &address.first_name);
+        let last_name = required(self, Field::LastName, &address.last_name);
+        let street = required(self, Field::Street, &address.street);
+        let postcode = required(self, Field::Postcode, &address.postcode);
+        let city = required(self, Field::City, &address.city);
+        let company = self.optional_text(Field::Company, address.company.as_deref());
+        let number = self.optional_text(Field::Number, address.number.as_deref());
+        let phone = self.optional_text(Field::Phone, address.phone.as_deref());
+        let country = match self.country(Field::Country, address.country.as_deref()) {
+            Some(None) => self.refuse_none(FieldError::new(Field::Country, Code::Required)),
+            other => other,
+        };
+        Some(Address {
+            first_name: first_name?,
+            last_name: last_name?,
+            company: company?,
+            street: street?,
+            number: number?,
+            postcode: postcode?,
+            city: city?,
+            country: country?,
+            phone: phone?,
+        })
+    }
+
+    /// An ISO 3166-1 alpha-2 country code in any letter case, as upper case; blank means none.
+    fn country(&mut self, field: Field, raw: Option<&str>) -> Option<Option<String>> {
+        match raw.map(str::trim).filter(|c| !c.is_empty()) {
+            None => Some(None),
+            Some(code) => match isocountry::CountryCode::for_alpha2_caseless(code) {
+                Ok(country) => Some(Some(country.alpha2().to_owned())),
+                Err(_) => self.refuse_none(FieldError::new(field, Code::Invalid)),
+            },
+        }
     }
 
     /// A gender in any letter case; blank means none.

@@ -1,4 +1,4 @@
-//! Customer addresses (the webshop's default billing address).
+//! The customers' address books.
 
 use sea_orm::entity::prelude::*;
 
@@ -9,11 +9,9 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub customer_id: i64,
-    /// `billing`.
-    pub kind: String,
-    pub is_default: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    pub company: Option<String>,
     pub street: Option<String>,
     pub number: Option<String>,
     pub postcode: Option<String>,
@@ -21,6 +19,10 @@ pub struct Model {
     /// ISO 3166-1 alpha-2, upper case.
     pub country: Option<String>,
     pub phone: Option<String>,
+    /// The customer's default billing address (at most one per customer: a unique index).
+    pub default_billing: bool,
+    /// The customer's default shipping address (at most one per customer: a unique index).
+    pub default_shipping: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,7 @@
 //! The GraphQL door: types, resolvers and the `/graphql` endpoint. Resolvers parse, call one
 //! domain function, and shape the answer.
 
+mod addresses;
 mod context;
 mod graphiql;
 pub mod guard;

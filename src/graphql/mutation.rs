@@ -3,6 +3,7 @@
 use async_graphql::{Context, MergedObject, Object};
 
 use super::{
+    addresses::AddressMutation,
     context::{origin, payload, require_caller, require_session, state, top_level},
     sessions::{SessionMutation, hand_over},
     types::{
@@ -23,9 +24,9 @@ pub const FORGOT_PASSWORD_MESSAGE: &str =
 pub const RESEND_VERIFICATION_MESSAGE: &str =
     "If your address is not verified yet, we have e-mailed you a new verification link.";
 
-/// Write operations: the account's own, then its sessions'.
+/// Write operations: the account's own, its sessions', its address book's.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountMutation, SessionMutation);
+pub struct Mutation(AccountMutation, SessionMutation, AddressMutation);
 
 /// Registering, logging in, changing and recovering an account.
 #[derive(Default)]

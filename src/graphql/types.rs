@@ -148,6 +148,11 @@ impl Customer {
             accounts::sessions(state(ctx)?, self.view.id, self.session).await.map_err(top_level)?;
         Ok(sessions.into_iter().map(super::sessions::Session).collect())
     }
+    /// The address book, oldest first.
+    async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::addresses::Address>> {
+        let addresses = accounts::addresses(state(ctx)?, self.view.id).await.map_err(top_level)?;
+        Ok(addresses.into_iter().map(super::addresses::Address).collect())
+    }
 }
 
 /// Why a mutation's input was refused.

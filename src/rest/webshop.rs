@@ -55,6 +55,7 @@ fn address(fields: &Fields) -> Option<Address> {
     Some(Address {
         first_name: billing.text("firstname"),
         last_name: billing.text("lastname"),
+        company: None,
         street: billing.text("street"),
         number: billing.text("number"),
         postcode: billing.text("postcode"),

@@ -148,6 +148,7 @@ async fn answers_use_graphql_response_json_when_the_client_accepts_it() {
 async fn internal_failures_show_only_internal_and_a_request_id() {
     let app = spawn().await;
     let jane = app.register("jane@example.com").await;
+    app.state.db.execute_unprepared("DROP TABLE refresh_tokens").await.unwrap();
     app.state.db.execute_unprepared("DROP TABLE sessions").await.unwrap();
     let response = app
         .client

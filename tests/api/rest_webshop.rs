@@ -58,7 +58,11 @@ async fn the_documented_example_creates_the_account_and_answers_in_both_document
     );
     assert_eq!(row.cart_reminder_consent, Some(true));
     let billing = address::Entity::find().one(&app.state.db).await.unwrap().unwrap();
-    assert_eq!((billing.customer_id, billing.kind.as_str(), billing.is_default), (id, "billing", true));
+    assert_eq!(
+        (billing.customer_id, billing.default_billing, billing.default_shipping),
+        (id, true, false),
+        "the document's default billing address lands in the address book as such"
+    );
     assert_eq!(
         (
             billing.street.as_deref(),
