@@ -99,6 +99,8 @@ pub struct Settings {
     pub session_ttl_seconds: u64,
     /// `PASSWORD_MIN_LENGTH`, in characters.
     pub password_min_length: usize,
+    /// `PASSWORD_MIN_SCORE`: the zxcvbn score (0–4) a new password needs; 0 turns the check off.
+    pub password_min_score: u8,
     /// `HASH_CONCURRENCY`: argon2 runs at once (each holds 19 MiB); the core count when unset.
     pub hash_concurrency: Option<usize>,
     /// `MAX_BODY_BYTES`.
@@ -197,6 +199,7 @@ impl Default for Settings {
             jwt_ttl_seconds: 3600,
             session_ttl_seconds: 30 * 24 * 3600,
             password_min_length: 8,
+            password_min_score: 3,
             hash_concurrency: None,
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
@@ -336,6 +339,9 @@ impl Settings {
         }
         if !(1..=128).contains(&self.password_min_length) {
             return Err(refuse("PASSWORD_MIN_LENGTH", "must be between 1 and 128"));
+        }
+        if self.password_min_score > 4 {
+            return Err(refuse("PASSWORD_MIN_SCORE", "must be between 0 and 4"));
         }
         if self.hash_concurrency == Some(0) {
             return Err(refuse("HASH_CONCURRENCY", "must be greater than 0"));
@@ -576,6 +582,13 @@ mod tests {
         let err = with_secret("short").validate().err().map(|e| e.variable);
         assert_eq!(err.as_deref(), Some("JWT_SECRET"));
         assert!(with_secret(&"x".repeat(32)).validate().is_ok());
+    }
+
+    #[test]
+    fn a_password_score_above_four_is_refused() {
+        let settings = Settings { password_min_score: 5, ..Settings::default() };
+        assert_eq!(settings.validate().err().map(|e| e.variable).as_deref(), Some("PASSWORD_MIN_SCORE"));
+        assert!(Settings { password_min_score: 4, ..Settings::default() }.validate().is_ok());
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod addresses;
 mod credentials;
 mod lockout;
 mod login;
+mod password_policy;
 mod password_reset;
 mod profile;
 mod projects;

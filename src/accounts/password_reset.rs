@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::{Origin, SignedIn, credentials, validate::Checks};
+use super::{Origin, SignedIn, credentials, password_policy, validate::Checks};
 use crate::{
     auth::{
         Password,
@@ -121,6 +121,16 @@ pub async fn reset_password(
         (Field::PasswordConfirmation, Some(confirmation)),
         state.settings.password_min_length,
     );
+    // The customer's names and email count as guessable; the token is only looked at here,
+    // and spent below, once the new password is hashed.
+    let owner = match one_time::peek(&state.db, Purpose::PasswordReset, token, Utc::now()).await? {
+        Some(found) => customer::Entity::find_by_id(found.customer_id).one(&state.db).await?,
+        None => None,
+    };
+    let guessable = owner.as_ref().map_or([""; 3], |c| [c.email.as_str(), &c.first_name, &c.last_name]);
+    if let Some(weak) = password_policy::weakness(state, Field::Password, password, &guessable).await? {
+        checks.refuse(weak);
+    }
     checks.finish()?;
     credentials::admit(state, origin)?;
     let invalid = || Error::field(Field::Token, Code::InvalidToken);

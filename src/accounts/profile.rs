@@ -4,7 +4,8 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use super::{
-    Customer, Gender, Given, Origin, credentials, register::email_taken_or_internal, validate::Checks,
+    Customer, Gender, Given, Origin, credentials, password_policy, register::email_taken_or_internal,
+    validate::Checks,
 };
 use crate::{
     auth::{Authenticated, Password, one_time, session},
@@ -64,6 +65,21 @@ pub async fn update_profile(
             (Field::NewPasswordConfirmation, changes.new_password_confirmation.as_ref()),
             state.settings.password_min_length,
         );
+    }
+    if let Some(new_password) = &changes.new_password {
+        let guessable = [
+            current.email.as_str(),
+            &current.first_name,
+            &current.last_name,
+            changes.email.as_deref().unwrap_or_default(),
+            changes.first_name.as_deref().unwrap_or_default(),
+            changes.last_name.as_deref().unwrap_or_default(),
+        ];
+        if let Some(weak) =
+            password_policy::weakness(state, Field::NewPassword, new_password, &guessable).await?
+        {
+            checks.refuse(weak);
+        }
     }
     let email = email.flatten().filter(|e| e.address != current.email);
     let sensitive = email.is_some() || new_password.is_some();

@@ -5,7 +5,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Se
 
 use super::{
     Address, DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project,
-    credentials, project_exists, validate::Checks,
+    credentials, password_policy, project_exists, validate::Checks,
 };
 use crate::{
     auth::Password,
@@ -111,6 +111,11 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         None => {
             checks.password(Field::Password, Some(&input.password), min_length);
         }
+    }
+    let guessable = [input.email.as_str(), input.first_name.as_str(), input.last_name.as_str()];
+    if let Some(weak) = password_policy::weakness(state, Field::Password, &input.password, &guessable).await?
+    {
+        checks.refuse(weak);
     }
     let phone = checks.optional_text(Field::Phone, input.phone.as_deref());
     let gender = checks.gender(input.gender);

@@ -86,6 +86,22 @@ pub async fn issued_since<C: ConnectionTrait>(
     Ok(newest.is_some())
 }
 
+/// The token, if it is of `purpose`, unused and unexpired, without using it.
+pub async fn peek<C: ConnectionTrait>(
+    conn: &C,
+    purpose: Purpose,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<one_time_token::Model>> {
+    Ok(one_time_token::Entity::find()
+        .filter(one_time_token::Column::TokenHash.eq(secret::digest(token.trim())))
+        .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
+        .filter(one_time_token::Column::UsedAt.is_null())
+        .filter(one_time_token::Column::ExpiresAt.gt(now))
+        .one(conn)
+        .await?)
+}
+
 /// Marks `token` used if it is of `purpose`, unused and unexpired; `None` otherwise.
 /// The conditional update decides races: of two concurrent uses, one wins.
 pub async fn consume<C: ConnectionTrait>(
@@ -94,14 +110,7 @@ pub async fn consume<C: ConnectionTrait>(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<one_time_token::Model>> {
-    let Some(found) = one_time_token::Entity::find()
-        .filter(one_time_token::Column::TokenHash.eq(secret::digest(token.trim())))
-        .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
-        .filter(one_time_token::Column::UsedAt.is_null())
-        .filter(one_time_token::Column::ExpiresAt.gt(now))
-        .one(conn)
-        .await?
-    else {
+    let Some(found) = peek(conn, purpose, token, now).await? else {
         return Ok(None);
     };
     let claimed = one_time_token::Entity::update_many()

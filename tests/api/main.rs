@@ -9,6 +9,7 @@ mod helpers;
 mod hostile;
 mod login;
 mod mail;
+mod password_policy;
 mod profile;
 mod queries;
 mod rate_limits;
