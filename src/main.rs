@@ -34,6 +34,11 @@ enum Command {
         #[command(subcommand)]
         action: MailAction,
     },
+    /// Customer data requests.
+    Customer {
+        #[command(subcommand)]
+        action: CustomerAction,
+    },
     /// Manage storefront API keys (the webshop register path requires one once a project has any).
     ApiKey {
         #[command(subcommand)]
@@ -68,6 +73,18 @@ enum ApiKeyAction {
         /// Stop requiring a key: callers without one are accepted again.
         #[arg(long)]
         off: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CustomerAction {
+    /// Print everything stored about one customer as JSON (a data-subject access request).
+    Export {
+        /// The customer's email address (any letter case).
+        email: String,
+        /// The project (shop) the account belongs to.
+        #[arg(long, default_value_t = 1)]
+        project: i32,
     },
 }
 
@@ -122,6 +139,7 @@ async fn main() {
         Command::Migrate { action } => migrate(settings, action).await,
         Command::Mail { action } => mail(settings, action).await,
         Command::ApiKey { action } => api_key(settings, action).await,
+        Command::Customer { action } => customer(settings, action).await,
         Command::Schema => Ok(()),
     };
     if let Err(err) = result {
@@ -201,6 +219,20 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
             }
             let now = if off { "no longer requires" } else { "requires" };
             println!("project {project} {now} an API key");
+        }
+    }
+    Ok(())
+}
+
+async fn customer(settings: Settings, action: CustomerAction) -> anyhow::Result<()> {
+    let conn = db::connect(&settings).await?;
+    db::migrate(&conn).await?;
+    match action {
+        CustomerAction::Export { email, project } => {
+            match accounts::export_customer(&conn, project, &email).await? {
+                Some(export) => println!("{}", serde_json::to_string_pretty(&export)?),
+                None => anyhow::bail!("no customer with that email in project {project}"),
+            }
         }
     }
     Ok(())

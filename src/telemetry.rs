@@ -8,7 +8,9 @@ use crate::config::LogFormat;
 /// Installs the global subscriber; `RUST_LOG` overrides the default `info` level.
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    // Logs go to stderr, so a command's own output on stdout (`customer export`, `api-key create`)
+    // can be piped as it is.
+    let builder = fmt().with_env_filter(filter).with_target(false).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().flatten_event(true).init(),
         LogFormat::Text => builder.init(),

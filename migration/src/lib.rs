@@ -10,6 +10,7 @@ mod m20261201_000005_readiness_probe;
 mod m20261201_000006_reset_requests;
 mod m20261201_000007_session_details;
 mod m20261201_000008_address_book;
+mod m20261201_000009_account_deletion;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_reset_requests::Migration),
             Box::new(m20261201_000007_session_details::Migration),
             Box::new(m20261201_000008_address_book::Migration),
+            Box::new(m20261201_000009_account_deletion::Migration),
         ]
     }
 }

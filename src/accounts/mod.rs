@@ -5,6 +5,8 @@
 
 mod addresses;
 mod credentials;
+mod deletion;
+mod export;
 mod lockout;
 mod login;
 mod password_policy;
@@ -23,6 +25,8 @@ pub use addresses::{
     Address, AddressKind, Defaults, MAX_ADDRESSES, SavedAddress, addresses, create_address, delete_address,
     set_default_address, update_address,
 };
+pub use deletion::delete_account;
+pub use export::{CustomerExport, export_customer};
 pub use login::login;
 pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};

@@ -4,6 +4,8 @@ use sea_orm::entity::prelude::*;
 
 /// `customers.status` of an account that may log in.
 pub const STATUS_ACTIVE: i16 = 1;
+/// `customers.status` of a deleted (anonymised) account.
+pub const STATUS_DELETED: i16 = 2;
 
 /// A row of `customers`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -33,6 +35,8 @@ pub struct Model {
     pub company: Option<String>,
     pub tax_number: Option<String>,
     pub cart_reminder_consent: Option<bool>,
+    /// When the customer deleted the account; the row is anonymised from then on.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,9 +7,10 @@ use super::{
     context::{origin, payload, require_caller, require_session, state, top_level},
     sessions::{SessionMutation, hand_over},
     types::{
-        Customer, ForgotPasswordPayload, LoginPayload, LogoutPayload, RefreshTokenPayload, RegisterInput,
-        RegisterPayload, ResendVerificationEmailPayload, ResetPasswordPayload, UpdateProfileInput,
-        UpdateProfilePayload, VerifyEmailPayload, change, change_given,
+        Customer, DeleteAccountPayload, ForgotPasswordPayload, LoginPayload, LogoutPayload,
+        RefreshTokenPayload, RegisterInput, RegisterPayload, ResendVerificationEmailPayload,
+        ResetPasswordPayload, UpdateProfileInput, UpdateProfilePayload, VerifyEmailPayload, change,
+        change_given,
     },
 };
 use crate::{
@@ -178,6 +179,21 @@ impl AccountMutation {
                 errors: Vec::new(),
             }
         });
+        payload(result)
+    }
+
+    /// Deletes your account: every session and token ends, your personal data is erased, and a
+    /// confirmation goes to your address, which can register again. Needs your password.
+    async fn delete_account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(secret)] current_password: String,
+    ) -> async_graphql::Result<DeleteAccountPayload> {
+        let caller = require_caller(ctx).await?;
+        let current_password = Password::new(current_password);
+        let result = accounts::delete_account(state(ctx)?, origin(ctx)?, &caller, &current_password)
+            .await
+            .map(|()| DeleteAccountPayload { success: true, errors: Vec::new() });
         payload(result)
     }
 

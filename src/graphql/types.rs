@@ -231,7 +231,8 @@ payload!(
     ForgotPasswordPayload,
     ResetPasswordPayload,
     VerifyEmailPayload,
-    ResendVerificationEmailPayload
+    ResendVerificationEmailPayload,
+    DeleteAccountPayload
 );
 
 /// Result of `register`.
@@ -314,6 +315,15 @@ pub struct ResendVerificationEmailPayload {
     /// What happens next.
     pub message: Option<String>,
     /// Why the request was refused.
+    pub errors: Vec<UserError>,
+}
+
+/// Result of `deleteAccount`.
+#[derive(SimpleObject, Default)]
+pub struct DeleteAccountPayload {
+    /// True once the account is deleted.
+    pub success: bool,
+    /// Why it was not (`currentPassword` missing or wrong).
     pub errors: Vec<UserError>,
 }
 

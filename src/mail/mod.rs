@@ -42,6 +42,11 @@ pub enum Letter<'a> {
         /// The address the account uses from now on.
         new_email: &'a str,
     },
+    /// A confirmation to the old address that the account was deleted.
+    AccountDeleted {
+        /// The customer's name (the last time it is known).
+        name: &'a str,
+    },
 }
 
 /// A rendered email, ready for the outbox.
@@ -105,6 +110,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("email_changed.subject.txt", include_str!("templates/email_changed.subject.txt")),
     ("email_changed.txt", include_str!("templates/email_changed.txt")),
     ("email_changed.html", include_str!("templates/email_changed.html")),
+    ("account_deleted.subject.txt", include_str!("templates/account_deleted.subject.txt")),
+    ("account_deleted.txt", include_str!("templates/account_deleted.txt")),
+    ("account_deleted.html", include_str!("templates/account_deleted.html")),
 ];
 
 impl Mailer {
@@ -163,6 +171,9 @@ impl Mailer {
             ),
             Letter::EmailChanged { name, new_email } => {
                 ("email_changed", context! { name, new_email, shop_name => self.shop_name })
+            }
+            Letter::AccountDeleted { name } => {
+                ("account_deleted", context! { name, shop_name => self.shop_name })
             }
         };
         let render = |suffix: &str| {

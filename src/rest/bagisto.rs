@@ -30,7 +30,7 @@ fn routes() -> Router<AppState> {
         .route("/api/customer/login", post(login))
         .route("/api/customer/get", get(me))
         .route("/api/customers/{id}", get(customer_by_id))
-        .route("/api/customer/profile", put(update_profile))
+        .route("/api/customer/profile", put(update_profile).delete(delete_account))
         .route("/api/customer/logout", get(logout).post(logout_post))
         .route("/api/customer/forgot-password", post(forgot_password).get(forgot_password_get))
 }
@@ -292,6 +292,32 @@ pub(super) async fn update_profile(
     let data = shape(&state, updated).await?;
     let message = "Your account has been updated successfully.".to_owned();
     Ok(Json(ProfileAnswer { data, message }).into_response())
+}
+
+/// Deletes the logged-in customer's account once `current_password` proves it is theirs.
+#[utoipa::path(delete, path = "/api/customer/profile", tag = "bagisto",
+    request_body = openapi::DeleteAccount,
+    responses(
+        (status = 200, description = "Deleted: every session ended, personal data erased", body = openapi::Message),
+        (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
+        (status = 422, description = "Current password missing or wrong", body = openapi::ValidationErrors),
+        (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
+    ),
+    security(("bearer" = []), ("cookie" = [])))]
+pub(super) async fn delete_account(
+    State(state): State<AppState>,
+    Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
+    uri: Uri,
+    fields: Fields,
+) -> Result<Response, Bagisto> {
+    let caller = caller(&state, &headers, &uri).await?;
+    let current_password = Password::new(fields.text("current_password").unwrap_or_default());
+    accounts::delete_account(&state, &origin, &caller, &current_password).await?;
+    let mut response = Json(Message::new("Your account has been deleted.")).into_response();
+    set_cookie(&mut response, &state, "", 0);
+    Ok(response)
 }
 
 /// Ends the session the credential names.

@@ -97,6 +97,13 @@ pub struct BagistoProfile {
     pub current_password: Option<String>,
 }
 
+/// `DELETE /api/customer/profile`.
+#[derive(ToSchema)]
+pub struct DeleteAccount {
+    /// The account's password, proving it is the customer's.
+    pub current_password: String,
+}
+
 /// `POST /api/customer/forgot-password`.
 #[derive(ToSchema)]
 pub struct ForgotPassword {
@@ -240,6 +247,7 @@ impl Modify for Credentials {
         bagisto::me,
         bagisto::customer_by_id,
         bagisto::update_profile,
+        bagisto::delete_account,
         bagisto::logout,
         bagisto::logout_post,
         bagisto::forgot_password,

@@ -1,0 +1,96 @@
+//! Deleting one's own account: every session and token ends, personal data is erased, the row
+//! stays anonymised for what refers to it, and the old address gets a confirmation.
+
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+
+use super::{Origin, credentials};
+use crate::{
+    auth::{Authenticated, Password, secret},
+    entity::{address, customer, login_failure, one_time_token, outbox_email, reset_request, session},
+    error::{Code, Error, Field, Result},
+    mail::{Letter, outbox},
+    state::AppState,
+};
+
+/// The email a deleted account keeps: unique, never deliverable (`.invalid` is reserved by
+/// RFC 2606), and no address anyone can register, so the real address is free again.
+fn tombstone(id: i64) -> String {
+    format!("deleted-{id}-{}@deleted.invalid", secret::random(6).to_lowercase())
+}
+
+/// Deletes the caller's account once `current_password` proves it is theirs. The password check
+/// counts against the same limits as a login.
+pub async fn delete_account(
+    state: &AppState,
+    origin: &Origin,
+    caller: &Authenticated,
+    current_password: &Password,
+) -> Result<()> {
+    if current_password.expose().is_empty() {
+        return Err(Error::field(Field::CurrentPassword, Code::Required));
+    }
+    let current = &caller.customer;
+    credentials::admit(state, origin)?;
+    let (project, email) = (current.project_id, &current.email_normalized);
+    if !credentials::check_password(state, project, email, current_password, Some(&current.password_hash))
+        .await?
+    {
+        return Err(Error::field(Field::CurrentPassword, Code::InvalidCredentials));
+    }
+
+    let now = Utc::now();
+    let txn = crate::db::begin_write(&state.db).await?;
+    let id = current.id;
+    // Sessions hold the browser and network of each login: deleted, not only revoked. Their
+    // refresh tokens go with them (on delete cascade).
+    session::Entity::delete_many().filter(session::Column::CustomerId.eq(id)).exec(&txn).await?;
+    one_time_token::Entity::delete_many()
+        .filter(one_time_token::Column::CustomerId.eq(id))
+        .exec(&txn)
+        .await?;
+    address::Entity::delete_many().filter(address::Column::CustomerId.eq(id)).exec(&txn).await?;
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::ProjectId.eq(project))
+        .filter(login_failure::Column::EmailNormalized.eq(email))
+        .exec(&txn)
+        .await?;
+    reset_request::Entity::delete_many()
+        .filter(reset_request::Column::ProjectId.eq(project))
+        .filter(reset_request::Column::EmailNormalized.eq(email))
+        .exec(&txn)
+        .await?;
+    // Mail to the address, sent or waiting (a waiting link would point at nothing now).
+    outbox_email::Entity::delete_many()
+        .filter(outbox_email::Column::Recipient.eq(&current.email))
+        .exec(&txn)
+        .await?;
+
+    let name = current.full_name();
+    let mut row = current.clone().into_active_model();
+    let gone = tombstone(id);
+    row.email = Set(gone.clone());
+    row.email_normalized = Set(gone);
+    // No argon2 string: nothing ever verifies against it.
+    row.password_hash = Set(String::new());
+    row.first_name = Set(String::new());
+    row.last_name = Set(String::new());
+    row.gender = Set(None);
+    row.date_of_birth = Set(None);
+    row.phone = Set(None);
+    row.account_type = Set(None);
+    row.company = Set(None);
+    row.tax_number = Set(None);
+    row.cart_reminder_consent = Set(None);
+    row.email_verified_at = Set(None);
+    row.status = Set(customer::STATUS_DELETED);
+    row.deleted_at = Set(Some(now));
+    row.updated_at = Set(now);
+    row.update(&txn).await?;
+    let confirmation = state.mail.compose(&current.email, &Letter::AccountDeleted { name: &name })?;
+    outbox::enqueue(&txn, confirmation, now).await?;
+    txn.commit().await?;
+    state.mail.wake();
+    tracing::info!(customer_id = id, "account deleted");
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! Deleting one's account: sessions and tokens end, personal data is erased, the address is
+//! free again, the old address is told; and the data export shows what is stored.
+
+use customer_accounts::entity::{address, customer, session};
+use reqwest::{Method, StatusCode};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{PASSWORD, TestApp, spawn, spawn_with, top_level_code},
+    smtp::{SmtpServer, to},
+};
+
+const DELETE: &str = "mutation D($p: String!) { deleteAccount(currentPassword: $p) { success errors { field code message } } }";
+
+async fn delete_account(app: &TestApp, token: &str, password: &str) -> Value {
+    app.gql_as(Some(token), DELETE, json!({ "p": password })).await
+}
+
+async fn save_address(app: &TestApp, token: &str) {
+    let mutation = "mutation C($input: AddressInput!) { createAddress(input: $input) { errors { code } } }";
+    let input = json!({ "firstName": "Jane", "lastName": "Doe", "street": "Damrak 1", "postcode": "1012 LG",
+        "city": "Amsterdam", "country": "NL" });
+    let answer = app.gql_as(Some(token), mutation, json!({ "input": input })).await;
+    assert_eq!(answer["data"]["createAddress"]["errors"], json!([]));
+}
+
+#[tokio::test]
+async fn deleting_ends_every_session_erases_personal_data_and_frees_the_address() {
+    let app = spawn().await;
+    let jane = app.register("Jane@Example.com").await;
+    save_address(&app, &jane.token).await;
+    let phone = app.login("jane@example.com", PASSWORD).await["token"].as_str().unwrap().to_owned();
+
+    let wrong = delete_account(&app, &jane.token, "not-my-password").await;
+    assert_eq!(
+        wrong["data"]["deleteAccount"],
+        json!({ "success": false, "errors": [{ "field": ["currentPassword"], "code": "INVALID_CREDENTIALS",
+            "message": "The current password is incorrect." }] })
+    );
+    assert!(app.me(&jane.token).await.is_object(), "a refused deletion changes nothing");
+
+    let answer = delete_account(&app, &jane.token, PASSWORD).await;
+    assert_eq!(answer["data"]["deleteAccount"], json!({ "success": true, "errors": [] }), "{answer}");
+    assert!(app.me(&jane.token).await.is_null());
+    assert!(app.me(&phone).await.is_null(), "every session ends, not only this one");
+    assert_eq!(app.login("jane@example.com", PASSWORD).await["errors"][0]["code"], "INVALID_CREDENTIALS");
+
+    let db = &app.state.db;
+    let row = customer::Entity::find_by_id(jane.id.parse::<i64>().unwrap()).one(db).await.unwrap().unwrap();
+    assert!(row.email.starts_with("deleted-") && row.email.ends_with("@deleted.invalid"), "{}", row.email);
+    assert_eq!((row.first_name.as_str(), row.last_name.as_str(), row.phone.as_deref()), ("", "", None));
+    assert_eq!((row.password_hash.as_str(), row.status), ("", customer::STATUS_DELETED));
+    assert!(row.deleted_at.is_some());
+    assert_eq!(
+        session::Entity::find().count(db).await.unwrap(),
+        0,
+        "sessions (with their browser and network) are gone"
+    );
+    assert_eq!(address::Entity::find().count(db).await.unwrap(), 0);
+
+    let again = app.register("jane@example.com").await;
+    assert_ne!(again.id, jane.id, "the address registers again, as a new account");
+}
+
+#[tokio::test]
+async fn the_old_address_is_told_by_mail_and_nothing_else_is_left_waiting_for_it() {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = spawn_with(|s| s.smtp_url = Some(url.into())).await;
+    let jane = app.register("jane@example.com").await;
+    app.dispatch_pending_mail().await;
+    assert_eq!(delete_account(&app, &jane.token, PASSWORD).await["data"]["deleteAccount"]["success"], true);
+    app.dispatch_pending_mail().await;
+    let messages = smtp.wait_for(2).await;
+    let deleted = to(&messages, "jane@example.com");
+    assert!(deleted.iter().any(|m| m.contains("account was deleted")), "{deleted:?}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_on_delete_counts_like_a_failed_login() {
+    let app = spawn_with(|s| s.login_failures_per_email = 2).await;
+    let jane = app.register("jane@example.com").await;
+    for _ in 0..2 {
+        let answer = delete_account(&app, &jane.token, "guess-number-one").await;
+        assert_eq!(answer["data"]["deleteAccount"]["errors"][0]["code"], "INVALID_CREDENTIALS");
+    }
+    let locked = delete_account(&app, &jane.token, PASSWORD).await;
+    assert_eq!(top_level_code(&locked), Some("RATE_LIMITED"), "{locked}");
+    assert!(app.me(&jane.token).await.is_object());
+    let anonymous = app.gql(DELETE, json!({ "p": PASSWORD })).await;
+    assert_eq!(top_level_code(&anonymous), Some("UNAUTHENTICATED"));
+}
+
+#[tokio::test]
+async fn rest_delete_profile_needs_the_current_password_and_words_refusals_as_laravel() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let client = reqwest::Client::builder()
+        .default_headers(
+            [(reqwest::header::AUTHORIZATION, format!("Bearer {}", jane.token).parse().unwrap())]
+                .into_iter()
+                .collect(),
+        )
+        .build()
+        .unwrap();
+    let (status, answer) = app.rest(&client, Method::DELETE, "/api/customer/profile", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["errors"]["current_password"], json!(["The current password field is required."]));
+    let wrong = json!({ "current_password": "nope-nope-nope" });
+    let (status, answer) = app.rest(&client, Method::DELETE, "/api/customer/profile", Some(wrong)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["errors"]["current_password"], json!(["The current password is incorrect."]));
+
+    let right = json!({ "current_password": PASSWORD });
+    let (status, answer) = app.rest(&client, Method::DELETE, "/api/customer/profile", Some(right)).await;
+    assert_eq!((status, answer), (StatusCode::OK, json!({ "message": "Your account has been deleted." })));
+    let (status, _) = app.rest(&client, Method::GET, "/api/customer/get", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn customer_export_prints_everything_stored_about_one_customer_and_no_secret() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    save_address(&app, &jane.token).await;
+    let run = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"))
+            .args(["customer", "export", email])
+            .env("DATABASE_URL", app.state.settings.database_url())
+            .env("APP_ENV", "test")
+            .env("DATA_DIR", &app.state.settings.data_dir)
+            .output()
+            .unwrap()
+    };
+    let output = run("JANE@example.com");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    let export: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(export["account"]["email"], "jane@example.com");
+    assert_eq!(export["account"]["password_set"], true);
+    assert_eq!(export["account"]["group"], "general");
+    assert_eq!(export["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(export["sessions"][0]["ip"], "127.0.0.0/24");
+    assert_eq!(export["addresses"][0]["street"], "Damrak 1");
+    assert_eq!(export["emailed_links"][0]["purpose"], "email_verification");
+    assert!(export["emails"][0]["subject"].is_string());
+    for secret in ["$argon2", &jane.token, "token_hash", "password_hash"] {
+        assert!(!text.contains(secret), "{secret} leaked into the export");
+    }
+    let unknown = run("nobody@example.com");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no customer with that email"));
+}
