@@ -109,6 +109,8 @@ fn cors(state: &AppState) -> CorsLayer {
                 header::CONTENT_TYPE,
                 header::ACCEPT,
                 HeaderName::from_static("x-request-id"),
+                // A storefront names its shop with its project API key.
+                HeaderName::from_static("x-project-key"),
                 // Apollo Client's client-awareness headers.
                 HeaderName::from_static("apollographql-client-name"),
                 HeaderName::from_static("apollographql-client-version"),

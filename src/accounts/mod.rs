@@ -31,8 +31,8 @@ pub use login::login;
 pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
 pub use projects::{
-    NewApiKey, authorize_project, create_api_key, list_api_keys, project_exists, require_api_key,
-    revoke_api_key,
+    NewApiKey, authorize_project, create_api_key, list_api_keys, looks_like_api_key, project_exists,
+    project_of_key, require_api_key, revoke_api_key,
 };
 pub use register::{Registration, WebshopDetails, register};
 pub use view::{Customer, Group, Session, Status};

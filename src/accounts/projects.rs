@@ -75,6 +75,34 @@ pub async fn revoke_api_key<C: ConnectionTrait>(conn: &C, id: i32) -> Result<boo
     Ok(result.rows_affected == 1)
 }
 
+/// Whether `presented` has the shape of a project API key (`<key id>|<secret>`), not of a
+/// customer's token (a JWT has no `|`; an opaque session token starts with a UUID).
+pub fn looks_like_api_key(presented: &str) -> bool {
+    presented.split_once('|').is_some_and(|(id, _)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The project (shop) a storefront call is for: the project of the active API key `presented`,
+/// or without one the default project. A key that is unknown, revoked or malformed is
+/// `Unauthenticated`: a storefront that sends a wrong key must hear it rather than be served
+/// another shop. Without a key, anonymous operations still ask [`authorize_project`], so a
+/// default project that requires a key requires it on GraphQL too.
+pub async fn project_of_key(state: &AppState, presented: Option<&str>) -> Result<i32> {
+    let Some(presented) = presented.map(str::trim) else { return Ok(super::DEFAULT_PROJECT_ID) };
+    let (id, key_secret) = presented.split_once('|').ok_or(Error::Unauthenticated)?;
+    let id: i32 = id.parse().map_err(|_| Error::Unauthenticated)?;
+    // A key is 43 characters; anything far longer is no key and is not hashed.
+    if key_secret.len() > 128 {
+        return Err(Error::Unauthenticated);
+    }
+    let key = project_api_key::Entity::find_by_id(id)
+        .filter(project_api_key::Column::KeyHash.eq(secret::digest(key_secret)))
+        .filter(project_api_key::Column::RevokedAt.is_null())
+        .one(&state.db)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    Ok(key.project_id)
+}
+
 /// Admits a storefront call to `project_id`. A revoked key is always refused; a project that has
 /// had a key requires an active one (revoking the last key does not reopen it). A project that
 /// never had a key accepts every caller, whatever bearer it sends (the webshop document's own

@@ -14,6 +14,48 @@ use crate::{
 /// The bearer token of the request, if any.
 pub struct Credentials(pub Option<String>);
 
+/// The shop the request names by its project API key (`X-Project-Key`, or an API key as the
+/// bearer of a call without a customer token), resolved at most once per request.
+pub struct Storefront {
+    key: Option<String>,
+    project: tokio::sync::OnceCell<i32>,
+}
+
+impl Storefront {
+    /// The storefront of a request presenting `key`, if any.
+    pub fn new(key: Option<String>) -> Self {
+        Self { key, project: tokio::sync::OnceCell::new() }
+    }
+}
+
+/// The project the request is scoped to: its key's, or the default project without one.
+async fn project(ctx: &Context<'_>) -> Result<i32, Error> {
+    let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
+    let Some(storefront) = ctx.data_opt::<Storefront>() else { return Ok(accounts::DEFAULT_PROJECT_ID) };
+    storefront
+        .project
+        .get_or_try_init(|| accounts::project_of_key(state, storefront.key.as_deref()))
+        .await
+        .copied()
+}
+
+/// The project an operation without a customer (register, login, password reset) works in,
+/// admitted as the webshop path admits it: a project that requires a key gets one.
+pub async fn shop(ctx: &Context<'_>) -> async_graphql::Result<i32> {
+    let admitted = async {
+        let project = project(ctx).await?;
+        let key = ctx.data_opt::<Storefront>().and_then(|s| s.key.as_deref());
+        let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
+        accounts::authorize_project(state, project, key).await.map_err(|e| match e {
+            // The key was found valid above; a project it cannot open is a wrong key.
+            Error::Invalid(_) => Error::Unauthenticated,
+            other => other,
+        })?;
+        Ok::<_, Error>(project)
+    };
+    admitted.await.map_err(top_level)
+}
+
 /// The refresh token cookie of the request, if any (`REFRESH_TOKEN_COOKIE` mode).
 pub struct RefreshCookie(pub Option<String>);
 
@@ -32,6 +74,8 @@ async fn session_of(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
     let Some(Credentials(Some(token))) = ctx.data_opt::<Credentials>() else { return Ok(None) };
     let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
     match accounts::authenticate(state, token).await {
+        // A customer's token works only in the shop of the account: never in another project.
+        Ok(caller) if caller.customer.project_id != project(ctx).await? => Ok(None),
         Ok(caller) => Ok(Some(caller)),
         Err(Error::Unauthenticated) => Ok(None),
         Err(other) => Err(other),

@@ -21,11 +21,11 @@ use super::{
     persisted::{Miss, PersistedQueries},
 };
 use super::{
-    context::{Credentials, RefreshCookie},
+    context::{Credentials, RefreshCookie, Storefront},
     guard::{self, DocumentLimits},
 };
 use crate::{
-    accounts::Origin,
+    accounts::{self, Origin},
     auth::bearer::bearer_token,
     nesting::{self, MAX_NESTING},
     state::AppState,
@@ -215,8 +215,23 @@ async fn execute(
     let refresh_cookie = axum_extra::extract::cookie::CookieJar::from_headers(headers)
         .get(super::sessions::REFRESH_COOKIE)
         .map(|cookie| cookie.value().to_owned());
-    let request =
-        request.data(Credentials(bearer_token(headers))).data(RefreshCookie(refresh_cookie)).data(origin);
+    // An API key as the bearer names the shop; only a customer's token is a credential.
+    let bearer = bearer_token(headers);
+    let (credentials, bearer_key) = match bearer {
+        Some(token) if accounts::looks_like_api_key(&token) => (None, Some(token)),
+        other => (other, None),
+    };
+    let project_key = headers
+        .get("x-project-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .or(bearer_key);
+    let request = request
+        .data(Credentials(credentials))
+        .data(Storefront::new(project_key))
+        .data(RefreshCookie(refresh_cookie))
+        .data(origin);
     let response = doors.schema.execute(request).await;
     record_operation(label, kind, &response, started.elapsed());
     // GraphQL-over-HTTP: with the newer media type, a request error is a 400 without `data`.

@@ -4,7 +4,7 @@ use async_graphql::{Context, MergedObject, Object};
 
 use super::{
     addresses::AddressMutation,
-    context::{origin, payload, require_caller, require_session, state, top_level},
+    context::{origin, payload, require_caller, require_session, shop, state, top_level},
     sessions::{SessionMutation, hand_over},
     types::{
         Customer, DeleteAccountPayload, ForgotPasswordPayload, LoginPayload, LogoutPayload,
@@ -14,7 +14,7 @@ use super::{
     },
 };
 use crate::{
-    accounts::{self, DEFAULT_PROJECT_ID, Given, ProfileChanges, Registration},
+    accounts::{self, Given, ProfileChanges, Registration},
     auth::Password,
 };
 
@@ -50,7 +50,7 @@ impl AccountMutation {
             phone: input.phone,
             gender: input.gender.map_or(Given::Missing, |g| Given::Value(g.into())),
             date_of_birth: Given::from_text(input.date_of_birth.as_deref(), accounts::parse_date),
-            ..Registration::new(DEFAULT_PROJECT_ID)
+            ..Registration::new(shop(ctx).await?)
         };
         let signed_in = match accounts::register(state(ctx)?, origin(ctx)?, registration).await {
             Ok(signed_in) => signed_in,
@@ -74,7 +74,7 @@ impl AccountMutation {
     ) -> async_graphql::Result<LoginPayload> {
         let password = Password::new(password);
         let signed_in =
-            match accounts::login(state(ctx)?, origin(ctx)?, DEFAULT_PROJECT_ID, &email, &password).await {
+            match accounts::login(state(ctx)?, origin(ctx)?, shop(ctx).await?, &email, &password).await {
                 Ok(signed_in) => signed_in,
                 Err(err) => return payload(Err(err)),
             };
@@ -122,7 +122,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         email: String,
     ) -> async_graphql::Result<ForgotPasswordPayload> {
-        let result = accounts::forgot_password(state(ctx)?, origin(ctx)?, DEFAULT_PROJECT_ID, &email)
+        let result = accounts::forgot_password(state(ctx)?, origin(ctx)?, shop(ctx).await?, &email)
             .await
             .map(|_| ForgotPasswordPayload {
                 message: Some(FORGOT_PASSWORD_MESSAGE.to_owned()),

@@ -101,10 +101,17 @@ async fn shape(state: &AppState, customer: Customer) -> Result<BagistoCustomer, 
     Ok(shaped)
 }
 
-/// The session a legacy credential names, verified address or not (logout takes any).
+/// The session a legacy credential names, verified address or not (logout takes any). These
+/// paths serve the default project, or the one an `X-Project-Key` names: a customer's token
+/// never works in another project.
 async fn session_of(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
     let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
-    accounts::authenticate(state, &credential).await
+    let caller = accounts::authenticate(state, &credential).await?;
+    let key = headers.get("x-project-key").and_then(|v| v.to_str().ok());
+    if caller.customer.project_id != accounts::project_of_key(state, key).await? {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(caller)
 }
 
 /// The caller, held to `REQUIRE_EMAIL_VERIFICATION`.

@@ -19,6 +19,7 @@ mod rest_bagisto;
 mod rest_webshop;
 mod schema;
 mod sessions;
+mod shops;
 mod smtp;
 mod tokens;
 mod tools;
