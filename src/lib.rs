@@ -35,6 +35,7 @@ use tokio::net::TcpListener;
 pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
     let mail_worker = tokio::spawn(mail::worker::run(state.clone()));
+    let job_runner = tokio::spawn(accounts::jobs::run(state.clone()));
     let limits = state.clone();
     let housekeeping = tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -47,6 +48,7 @@ pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Res
     serve_connections(listener, app(state), header_read_timeout).await;
     // Mail not yet sent stays in the outbox and goes out after the next start.
     mail_worker.abort();
+    job_runner.abort();
     housekeeping.abort();
     db.close().await?;
     Ok(())

@@ -42,6 +42,8 @@ pub struct Parts {
     /// Origins whose pages may send cookie-authenticated requests: `PUBLIC_URL`'s and the
     /// storefront origins.
     pub page_origins: Vec<String>,
+    /// Wakes the background job runner when a request queued work.
+    pub jobs_wake: tokio::sync::Notify,
 }
 
 impl Deref for AppState {
@@ -90,6 +92,7 @@ impl AppState {
             storefront_origins,
             storefront_headers,
             page_origins,
+            jobs_wake: tokio::sync::Notify::new(),
         })))
     }
 }

@@ -11,6 +11,7 @@ mod m20261201_000006_reset_requests;
 mod m20261201_000007_session_details;
 mod m20261201_000008_address_book;
 mod m20261201_000009_account_deletion;
+mod m20261201_000010_guest_orders;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000007_session_details::Migration),
             Box::new(m20261201_000008_address_book::Migration),
             Box::new(m20261201_000009_account_deletion::Migration),
+            Box::new(m20261201_000010_guest_orders::Migration),
         ]
     }
 }

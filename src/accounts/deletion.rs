@@ -65,6 +65,8 @@ pub async fn delete_account(
         .filter(outbox_email::Column::Recipient.eq(&current.email))
         .exec(&txn)
         .await?;
+    // The orders are the shop's records; they stop being this account's.
+    super::orders::release(&txn, id, None).await?;
 
     let name = current.full_name();
     let mut row = current.clone().into_active_model();

@@ -8,8 +8,8 @@ use serde::Serialize;
 use super::validate::Email;
 use crate::{
     entity::{
-        address, customer, customer_group, login_failure, one_time_token, outbox_email, reset_request,
-        session,
+        address, customer, customer_group, guest_order, login_failure, one_time_token, outbox_email,
+        reset_request, session,
     },
     error::Result,
 };
@@ -24,6 +24,8 @@ pub struct CustomerExport {
     pub sessions: Vec<SessionRecord>,
     /// The address book.
     pub addresses: Vec<AddressRecord>,
+    /// Guest orders linked to the account.
+    pub orders: Vec<OrderRecord>,
     /// Emailed links (reset, verification).
     pub emailed_links: Vec<LinkRecord>,
     /// Emails to the account's address: subjects and delivery, not bodies (they carry links).
@@ -121,6 +123,23 @@ pub struct AddressRecord {
     pub default_shipping: bool,
 }
 
+/// A guest order.
+#[derive(Debug, Serialize)]
+pub struct OrderRecord {
+    /// The shop's order number.
+    pub reference: String,
+    /// The address it was placed with.
+    pub email: String,
+    /// Total.
+    pub total: String,
+    /// Currency.
+    pub currency: String,
+    /// Placed.
+    pub placed_at: DateTime<Utc>,
+    /// Linked to the account.
+    pub linked_at: Option<DateTime<Utc>>,
+}
+
 /// An emailed one-time link.
 #[derive(Debug, Serialize)]
 pub struct LinkRecord {
@@ -202,6 +221,21 @@ pub async fn export_customer(
             default_shipping: a.default_shipping,
         })
         .collect();
+    let orders = guest_order::Entity::find()
+        .filter(guest_order::Column::CustomerId.eq(row.id))
+        .order_by_asc(guest_order::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|o| OrderRecord {
+            reference: o.reference,
+            email: o.email,
+            total: o.total,
+            currency: o.currency,
+            placed_at: o.placed_at,
+            linked_at: o.linked_at,
+        })
+        .collect();
     let emailed_links = one_time_token::Entity::find()
         .filter(one_time_token::Column::CustomerId.eq(row.id))
         .order_by_asc(one_time_token::Column::Id)
@@ -268,6 +302,7 @@ pub async fn export_customer(
         account,
         sessions,
         addresses,
+        orders,
         emailed_links,
         emails,
         login_failures,

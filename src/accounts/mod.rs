@@ -7,8 +7,10 @@ mod addresses;
 mod credentials;
 mod deletion;
 mod export;
+pub mod jobs;
 mod lockout;
 mod login;
+mod orders;
 mod password_policy;
 mod password_reset;
 mod profile;
@@ -28,6 +30,7 @@ pub use addresses::{
 pub use deletion::delete_account;
 pub use export::{CustomerExport, export_customer};
 pub use login::login;
+pub use orders::{GuestOrderInput, Order, orders, record_guest_order};
 pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
 pub use projects::{

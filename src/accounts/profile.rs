@@ -146,6 +146,12 @@ pub async fn update_profile(
     }
     if email_changed {
         super::verification::send_link(&txn, state, &updated, now).await?;
+        // Orders linked by an address the account never proved are not its to keep; those of
+        // the new address become the account's (and show once that address is proven).
+        if current.email_verified_at.is_none() {
+            super::orders::release(&txn, current.id, Some(&current.email_normalized)).await?;
+        }
+        super::jobs::enqueue(&txn, super::jobs::LINK_GUEST_ORDERS, updated.id, now).await?;
         let name = updated.full_name();
         let notice = state
             .mail
@@ -155,6 +161,7 @@ pub async fn update_profile(
     txn.commit().await?;
     if email_changed {
         state.mail.wake();
+        state.jobs_wake.notify_one();
     }
     Ok(updated.into())
 }

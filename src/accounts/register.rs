@@ -176,9 +176,13 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         super::addresses::insert(&txn, customer.id, billing, defaults, now).await?;
     }
     super::verification::send_link(&txn, state, &customer, now).await?;
+    // The webshop document's promise: past guest orders with this address are linked in the
+    // background (in this transaction's job, so a crash before it runs loses nothing).
+    super::jobs::enqueue(&txn, super::jobs::LINK_GUEST_ORDERS, customer.id, now).await?;
     let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;
     txn.commit().await?;
     state.mail.wake();
+    state.jobs_wake.notify_one();
     Ok(signed_in)
 }
 

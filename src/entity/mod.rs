@@ -1,8 +1,10 @@
 //! SeaORM entities, one file per table. They are storage, not API shapes.
 
 pub mod address;
+pub mod background_job;
 pub mod customer;
 pub mod customer_group;
+pub mod guest_order;
 pub mod login_failure;
 pub mod one_time_token;
 pub mod outbox_email;

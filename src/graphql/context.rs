@@ -26,6 +26,11 @@ impl Storefront {
     pub fn new(key: Option<String>) -> Self {
         Self { key, project: tokio::sync::OnceCell::new() }
     }
+
+    /// The project API key presented, if any.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
 }
 
 /// The project the request is scoped to: its key's, or the default project without one.

@@ -7,6 +7,7 @@ mod graphiql;
 pub mod guard;
 mod handler;
 mod mutation;
+mod orders;
 mod persisted;
 mod query;
 mod schema;

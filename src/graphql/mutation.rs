@@ -5,6 +5,7 @@ use async_graphql::{Context, MergedObject, Object};
 use super::{
     addresses::AddressMutation,
     context::{origin, payload, require_caller, require_session, shop, state, top_level},
+    orders::OrderMutation,
     sessions::{SessionMutation, hand_over},
     types::{
         Customer, DeleteAccountPayload, ForgotPasswordPayload, LoginPayload, LogoutPayload,
@@ -25,9 +26,9 @@ pub const FORGOT_PASSWORD_MESSAGE: &str =
 pub const RESEND_VERIFICATION_MESSAGE: &str =
     "If your address is not verified yet, we have e-mailed you a new verification link.";
 
-/// Write operations: the account's own, its sessions', its address book's.
+/// Write operations: the account's own, its sessions', its address book's, the checkout's.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountMutation, SessionMutation, AddressMutation);
+pub struct Mutation(AccountMutation, SessionMutation, AddressMutation, OrderMutation);
 
 /// Registering, logging in, changing and recovering an account.
 #[derive(Default)]

@@ -148,6 +148,12 @@ impl Customer {
             accounts::sessions(state(ctx)?, self.view.id, self.session).await.map_err(top_level)?;
         Ok(sessions.into_iter().map(super::sessions::Session).collect())
     }
+    /// Orders placed as a guest with this address, newest first; empty until the address is
+    /// verified (otherwise registering a stranger's address would show their orders).
+    async fn orders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::orders::Order>> {
+        let orders = accounts::orders(state(ctx)?, &self.view).await.map_err(top_level)?;
+        Ok(orders.into_iter().map(super::orders::Order).collect())
+    }
     /// The address book, oldest first.
     async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::addresses::Address>> {
         let addresses = accounts::addresses(state(ctx)?, self.view.id).await.map_err(top_level)?;

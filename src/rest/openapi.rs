@@ -173,6 +173,48 @@ pub struct WebshopAddress {
     pub phone: Option<String>,
 }
 
+/// `POST /api/services/webshop/v1/guest-orders`.
+#[derive(ToSchema)]
+pub struct GuestOrder {
+    /// The shop's order number; recording the same order twice is harmless.
+    pub reference: String,
+    /// The address the order was placed with.
+    pub email: String,
+    /// Exact decimal text with at most the currency's minor units (`"19.99"`).
+    pub total: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub placed_at: String,
+}
+
+/// A recorded guest order (fields in the order on the wire).
+#[derive(Serialize, ToSchema)]
+pub struct WebshopOrder {
+    pub currency: String,
+    pub email: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub placed_at: chrono::DateTime<chrono::Utc>,
+    pub reference: String,
+    pub total: String,
+}
+
+/// `data` of the guest order answer.
+#[derive(Serialize, ToSchema)]
+pub struct GuestOrderData {
+    pub order: WebshopOrder,
+}
+
+/// The guest order answer, in the webshop API's envelope.
+#[derive(Serialize, ToSchema)]
+pub struct GuestOrderRecorded {
+    pub data: GuestOrderData,
+    /// Always false.
+    pub error: bool,
+    pub message: String,
+}
+
 /// The webshop's customer (fields in the order on the wire).
 #[derive(Serialize, ToSchema, Clone)]
 pub struct WebshopCustomer {
@@ -253,6 +295,7 @@ impl Modify for Credentials {
         bagisto::forgot_password,
         bagisto::forgot_password_get,
         webshop::register,
+        webshop::record_guest_order,
     )
 )]
 pub struct RestApi;

@@ -1,4 +1,5 @@
-//! The webshop API's register path: `/api/services/webshop/v1/customer/auth/register`.
+//! The webshop API: `/api/services/webshop/v1/customer/auth/register` and the checkout's
+//! `/api/services/webshop/v1/guest-orders`.
 
 use axum::{
     Extension, Json, Router,
@@ -11,7 +12,9 @@ use serde_json::Value;
 
 use super::{
     Fields, MalformedBody, Webshop,
-    openapi::{self, WebshopCreated, WebshopCustomer, WebshopData},
+    openapi::{
+        self, GuestOrderData, GuestOrderRecorded, WebshopCreated, WebshopCustomer, WebshopData, WebshopOrder,
+    },
 };
 use crate::{
     accounts::{self, Address, Given, Origin, Registration, WebshopDetails},
@@ -20,10 +23,60 @@ use crate::{
 };
 
 const PATH: &str = "/api/services/webshop/v1/customer/auth/register";
+const GUEST_ORDERS: &str = "/api/services/webshop/v1/guest-orders";
 const CREATED: &str = "Account created. Check your email to verify your address.";
+const RECORDED: &str = "Guest order recorded.";
 
 pub(super) fn routes() -> Router<AppState> {
-    Router::new().route(PATH, post(register))
+    Router::new().route(PATH, post(register)).route(GUEST_ORDERS, post(record_guest_order))
+}
+
+/// The storefront's project API key: `Authorization: Bearer`, as the register path takes it,
+/// or `X-Project-Key`, as GraphQL does.
+fn project_key(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get("x-project-key").and_then(|v| v.to_str().ok()).map(str::trim);
+    header.filter(|k| !k.is_empty()).map(str::to_owned).or_else(|| bearer_token(headers))
+}
+
+/// Records an order placed without an account, for the shop whose API key is presented.
+#[utoipa::path(post, path = "/api/services/webshop/v1/guest-orders", tag = "webshop",
+    operation_id = "webshop_record_guest_order",
+    request_body = openapi::GuestOrder,
+    responses(
+        (status = 201, description = "Recorded (or recorded before with the same details: the same answer)", body = openapi::GuestOrderRecorded),
+        (status = 400, description = "Malformed body", body = openapi::WebshopFailure),
+        (status = 401, description = "No valid project API key", body = openapi::WebshopFailure),
+        (status = 422, description = "Validation failed, or the reference was recorded with other details", body = openapi::WebshopFailure),
+        (status = 429, description = "Too many requests", body = openapi::WebshopFailure),
+    ),
+    security(("project_key" = [])))]
+pub(super) async fn record_guest_order(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    fields: Result<Fields, MalformedBody>,
+) -> Result<Response, Webshop> {
+    let fields = fields?;
+    let placed_at = Given::from_text(fields.text("placed_at").as_deref(), |t| {
+        chrono::DateTime::parse_from_rfc3339(t).ok().map(|at| at.to_utc())
+    });
+    let input = accounts::GuestOrderInput {
+        reference: fields.text("reference").unwrap_or_default(),
+        email: fields.text("email").unwrap_or_default(),
+        total: fields.text("total").unwrap_or_default(),
+        currency: fields.text("currency").unwrap_or_default(),
+        placed_at,
+    };
+    let order = accounts::record_guest_order(&state, project_key(&headers).as_deref(), input).await?;
+    let order = WebshopOrder {
+        currency: order.currency,
+        email: order.email,
+        placed_at: order.placed_at,
+        reference: order.reference,
+        total: order.total,
+    };
+    let body =
+        GuestOrderRecorded { data: GuestOrderData { order }, error: false, message: RECORDED.to_owned() };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// `project_id` as an integer (JSON number or text).

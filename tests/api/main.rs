@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod login;
 mod mail;
+mod orders;
 mod password_policy;
 mod profile;
 mod queries;
