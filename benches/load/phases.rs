@@ -44,6 +44,85 @@ pub(crate) async fn seed(addr: SocketAddr, customers: usize, run: &str) -> Vec<(
     seeded
 }
 
+/// What a storefront's account page asks: the customer with sessions, addresses and orders.
+const ME_FULL: &str = "{ me { id email firstName sessions { id current lastSeenAt userAgent } addresses { id street city country defaultBilling } orders { reference total currency placedAt } } }";
+
+/// Gives every seeded customer an address (through the API), a verified address and three guest
+/// orders (in the database: verifying needs the mailbox, recording needs a project key), so
+/// `me { … orders }` reads real rows.
+pub(crate) async fn seed_lifecycle(service: &Service, customers: &[(String, String)]) -> anyhow::Result<()> {
+    use customer_accounts::entity::{customer, guest_order};
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+    let create = "mutation($input: AddressInput!) { createAddress(input: $input) { errors { code } } }";
+    let input = json!({ "input": { "firstName": "Bench", "lastName": "Seed", "street": "Damrak 1",
+        "postcode": "1012 LG", "city": "Amsterdam", "country": "NL" } });
+    let mut sender = connect(service.addr).await?;
+    for (_, token) in customers {
+        let call = Call {
+            method: Method::POST,
+            path: "/graphql",
+            body: graphql(create, input.clone()),
+            token: Some(token.clone()),
+        };
+        send(&mut sender, call).await?;
+    }
+    let db = sea_orm::Database::connect(&service.database_url).await?;
+    let now = chrono::Utc::now();
+    customer::Entity::update_many()
+        .col_expr(customer::Column::EmailVerifiedAt, Expr::value(now))
+        .exec(&db)
+        .await?;
+    for (email, _) in customers {
+        let Some(owner) =
+            customer::Entity::find().filter(customer::Column::EmailNormalized.eq(email)).one(&db).await?
+        else {
+            anyhow::bail!("seeded customer {email} is missing");
+        };
+        for n in 0..3 {
+            guest_order::ActiveModel {
+                project_id: Set(owner.project_id),
+                reference: Set(format!("{}-{n}", owner.id)),
+                email: Set(email.clone()),
+                email_normalized: Set(email.clone()),
+                total: Set("19.99".to_owned()),
+                currency: Set("EUR".to_owned()),
+                placed_at: Set(now - chrono::Duration::days(n)),
+                customer_id: Set(Some(owner.id)),
+                linked_at: Set(Some(now)),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&db)
+            .await?;
+        }
+    }
+    db.close().await?;
+    Ok(())
+}
+
+pub(crate) fn me_full_call(customers: Arc<Vec<(String, String)>>) -> MakeCall {
+    Arc::new(move |i| {
+        let (_, token) = &customers[i as usize % customers.len()];
+        Call {
+            method: Method::POST,
+            path: "/graphql",
+            body: graphql(ME_FULL, json!({})),
+            token: Some(token.clone()),
+        }
+    })
+}
+
+/// A full `me`: one current session, an address and three orders.
+pub(crate) fn me_full_ok(status: StatusCode, body: &[u8]) -> bool {
+    status == StatusCode::OK
+        && serde_json::from_slice::<Value>(body).is_ok_and(|v| {
+            let me = &v["data"]["me"];
+            me["sessions"][0]["current"] == true
+                && me["addresses"][0]["city"] == "Amsterdam"
+                && me["orders"][2]["total"] == "19.99"
+        })
+}
+
 pub(crate) fn login_call(customers: Arc<Vec<(String, String)>>) -> MakeCall {
     Arc::new(move |i| {
         let (email, _) = &customers[i as usize % customers.len()];
@@ -79,6 +158,7 @@ pub(crate) fn me_ok(status: StatusCode, body: &[u8]) -> bool {
 pub(crate) struct Measured {
     pub(crate) health: Outcome,
     pub(crate) me: Outcome,
+    pub(crate) me_full: Outcome,
     pub(crate) rest_get: Outcome,
     pub(crate) me_paced: Outcome,
     pub(crate) logins: Vec<(usize, Outcome)>,
@@ -99,12 +179,16 @@ pub(crate) async fn measure(
 ) -> anyhow::Result<Measured> {
     let addr = service.addr;
     let (health, me, rest_get, me_paced) = read_phases(addr, &customers, phase, flood_me_rate).await;
+    seed_lifecycle(service, &customers).await?;
+    eprintln!("phase: me with sessions, addresses and orders");
+    let me_full = drive(addr, 64, phase, None, me_full_call(customers.clone()), Arc::new(me_full_ok)).await;
     let (logins, flood, me_flood, idle_rss, peak_rss) =
         login_phases(service, &customers, phase, flood_me_rate).await?;
     let (register, update) = write_phases(addr, &customers, phase).await;
     Ok(Measured {
         health,
         me,
+        me_full,
         rest_get,
         me_paced,
         logins,

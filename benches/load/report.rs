@@ -39,6 +39,7 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     let Measured {
         health,
         me,
+        me_full,
         rest_get,
         me_paced,
         logins,
@@ -68,6 +69,9 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("me_p50_ms", json!(round(me.ms(0.5))));
     put("me_p99_ms", json!(round(me.ms(0.99))));
     put("me_failures", json!(me.failed));
+    put("me_full_rps", json!(round(me_full.per_second())));
+    put("me_full_p99_ms", json!(round(me_full.ms(0.99))));
+    put("me_full_failures", json!(me_full.failed));
     put("rest_get_rps", json!(round(rest_get.per_second())));
     put("rest_get_p99_ms", json!(round(rest_get.ms(0.99))));
     put("rest_get_failures", json!(rest_get.failed));
@@ -93,6 +97,7 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("hash_concurrency", json!(hash_concurrency));
     put("ratio_login_to_ceiling", json!(ratio(login_256.per_second() / ceiling)));
     put("ratio_me_to_health", json!(ratio(me.per_second() / health.per_second())));
+    put("ratio_me_full_to_me", json!(ratio(me_full.per_second() / me.per_second())));
     put("ratio_rest_get_to_me", json!(ratio(rest_get.per_second() / me.per_second())));
     put("ratio_me_p99_flood_to_idle", json!(ratio(me_flood.ms(0.99) / me.ms(0.99))));
     put("ratio_me_p99_flood_to_paced_idle", json!(ratio(me_flood.ms(0.99) / me_paced.ms(0.99))));
@@ -104,10 +109,13 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
 
 /// Explains every phase that had failures, by its first failing answer.
 pub(crate) fn failures(measured: &Measured) {
-    let Measured { health, me, rest_get, me_paced, logins, flood, me_flood, register, update, .. } = measured;
+    let Measured {
+        health, me, me_full, rest_get, me_paced, logins, flood, me_flood, register, update, ..
+    } = measured;
     let phases = [
         ("health", health),
         ("me", me),
+        ("me_full", me_full),
         ("rest get", rest_get),
         ("me paced", me_paced),
         ("login flood", flood),

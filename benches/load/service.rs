@@ -21,6 +21,8 @@ use crate::{
 pub(crate) struct Service {
     pub(crate) child: Child,
     pub(crate) addr: SocketAddr,
+    /// The service's database, for seeding what no public call may create (verified addresses).
+    pub(crate) database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -39,7 +41,7 @@ impl Service {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("APP_ENV", "production")
             .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
-            .env("DATABASE_URL", database_url)
+            .env("DATABASE_URL", &database_url)
             .env("DATA_DIR", dir.path())
             .env("MAIL_DIR", dir.path().join("mail"))
             .env("LISTEN_ADDR", addr.to_string())
@@ -55,7 +57,7 @@ impl Service {
             .stdout(Stdio::null())
             .spawn()
             .context("starting the service binary")?;
-        let service = Self { child, addr, _dir: dir };
+        let service = Self { child, addr, database_url, _dir: dir };
         for _ in 0..300 {
             if let Ok(mut sender) = connect(addr).await
                 && let Ok((StatusCode::OK, _)) = send(&mut sender, get("/ready")).await
