@@ -122,9 +122,11 @@ impl SessionMutation {
     async fn logout_everywhere(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = false)] keep_current: bool,
+        #[graphql(default_with = "Some(false)")] keep_current: Option<bool>,
     ) -> async_graphql::Result<LogoutEverywherePayload> {
         let caller = require_caller(ctx).await?;
+        // An explicit null means what leaving it out means.
+        let keep_current = keep_current.unwrap_or(false);
         let revoked =
             accounts::logout_everywhere(state(ctx)?, &caller, keep_current).await.map_err(top_level)?;
         Ok(LogoutEverywherePayload { revoked, errors: Vec::new() })

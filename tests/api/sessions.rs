@@ -143,7 +143,7 @@ async fn logout_everywhere_ends_every_session_or_with_keep_current_every_other_o
     assert!(app.me(&tablet).await.is_null());
     assert!(app.me(&jane.token).await.is_null());
 
-    let all = "mutation { logoutEverywhere { revoked } }";
+    let all = "mutation { logoutEverywhere(keepCurrent: null) { revoked } }";
     let answer = app.gql_as(Some(&phone), all, json!({})).await;
     assert_eq!(answer["data"]["logoutEverywhere"]["revoked"], 1);
     assert!(app.me(&phone).await.is_null());
