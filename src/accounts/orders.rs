@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, SqlErr, sea_query::Expr,
 };
 
 use super::{Customer, Given, validate::Checks};
@@ -215,7 +215,8 @@ pub(super) async fn release<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The customer's orders, newest first, once their address is verified. Orders are linked by
+/// The customer's newest [`MAX_LISTED`](super::sessions::MAX_LISTED) orders, newest first,
+/// once their address is verified. Orders are linked by
 /// address before it is proven, so until then none is shown: otherwise anyone could register a
 /// stranger's address and read the stranger's order history. (Leaving an unproven address
 /// unlinks its orders, so proving another one later shows none of them either.)
@@ -227,6 +228,7 @@ pub async fn orders(state: &AppState, customer: &Customer) -> Result<Vec<Order>>
         .filter(guest_order::Column::CustomerId.eq(customer.id))
         .order_by_desc(guest_order::Column::PlacedAt)
         .order_by_desc(guest_order::Column::Id)
+        .limit(super::sessions::MAX_LISTED)
         .all(&state.db)
         .await?;
     Ok(rows.into_iter().map(Order::from).collect())

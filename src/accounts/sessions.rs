@@ -25,14 +25,18 @@ pub async fn refresh(state: &AppState, caller: &Authenticated) -> Result<IssuedT
     state.tokens.issue(caller.customer.id, caller.session_id, Utc::now())
 }
 
-/// The sessions of the caller's account that still work, newest first; `current` names the
-/// session the caller's request uses, if any.
+/// The most sessions or orders one request lists: what one `me` may cost stays bounded however
+/// many a customer has.
+pub const MAX_LISTED: u64 = 100;
+
+/// The newest [`MAX_LISTED`] sessions of the caller's account that still work, newest first;
+/// `current` names the session the caller's request uses, if any.
 pub async fn sessions(
     state: &AppState,
     customer_id: i64,
     current: Option<uuid::Uuid>,
 ) -> Result<Vec<Session>> {
-    let live = session::live(&state.db, customer_id, Utc::now()).await?;
+    let live = session::live(&state.db, customer_id, Utc::now(), MAX_LISTED).await?;
     Ok(live.into_iter().map(|row| Session::from_row(row, current)).collect())
 }
 

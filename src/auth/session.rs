@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, sea_query::Expr,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -140,17 +140,19 @@ pub async fn live_with_customer<C: ConnectionTrait>(
     Ok(found.and_then(|(session, customer)| Some((customer?, session))))
 }
 
-/// The sessions of `customer_id` that still work, newest first.
+/// The newest `limit` sessions of `customer_id` that still work, newest first.
 pub async fn live<C: ConnectionTrait>(
     conn: &C,
     customer_id: i64,
     now: DateTime<Utc>,
+    limit: u64,
 ) -> Result<Vec<session::Model>> {
     Ok(session::Entity::find()
         .filter(session::Column::CustomerId.eq(customer_id))
         .filter(session::Column::RevokedAt.is_null())
         .filter(session::Column::ExpiresAt.gt(now))
         .order_by_desc(session::Column::CreatedAt)
+        .limit(limit)
         .all(conn)
         .await?)
 }

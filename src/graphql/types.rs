@@ -142,13 +142,13 @@ impl Customer {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.view.updated_at
     }
-    /// The sessions that still work (logged-in browsers and apps), newest first.
+    /// The sessions that still work (logged-in browsers and apps), the 100 newest first.
     async fn sessions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::sessions::Session>> {
         let sessions =
             accounts::sessions(state(ctx)?, self.view.id, self.session).await.map_err(top_level)?;
         Ok(sessions.into_iter().map(super::sessions::Session).collect())
     }
-    /// Orders placed as a guest with this address, newest first; empty until the address is
+    /// Orders placed as a guest with this address, the 100 newest first; empty until the address is
     /// verified (otherwise registering a stranger's address would show their orders).
     async fn orders(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::orders::Order>> {
         let orders = accounts::orders(state(ctx)?, &self.view).await.map_err(top_level)?;

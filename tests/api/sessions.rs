@@ -252,3 +252,27 @@ async fn in_cookie_mode_the_refresh_token_is_an_http_only_strict_cookie_only_gra
     assert!(payload["token"].is_string() && payload["refreshToken"].is_null());
     assert_ne!(next_cookie.split(';').next().unwrap(), pair, "the cookie is rotated too");
 }
+
+#[tokio::test]
+async fn one_me_lists_at_most_the_hundred_newest_sessions_however_many_there_are() {
+    use customer_accounts::{auth::session, limits::Origin};
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let origin = Origin::new(std::net::Ipv4Addr::LOCALHOST.into());
+    let start = chrono::Utc::now() - chrono::Duration::hours(2);
+    for n in 0..105 {
+        let at = start + chrono::Duration::seconds(n);
+        session::open(
+            &app.state.db,
+            jane.id.parse().unwrap(),
+            &origin,
+            at,
+            std::time::Duration::from_secs(86_400),
+        )
+        .await
+        .unwrap();
+    }
+    let sessions = sessions_of(&app.gql_as(Some(&jane.token), SESSIONS, json!({})).await);
+    assert_eq!(sessions.len(), 100);
+    assert_eq!(sessions[0]["current"], true, "the newest (the registration's) comes first");
+}
