@@ -44,6 +44,8 @@ pub struct Parts {
     pub page_origins: Vec<String>,
     /// Wakes the background job runner when a request queued work.
     pub jobs_wake: tokio::sync::Notify,
+    /// Customer groups, kept in memory.
+    pub groups: crate::accounts::GroupCache,
 }
 
 impl Deref for AppState {
@@ -93,6 +95,7 @@ impl AppState {
             storefront_headers,
             page_origins,
             jobs_wake: tokio::sync::Notify::new(),
+            groups: crate::accounts::GroupCache::default(),
         })))
     }
 }

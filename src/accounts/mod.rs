@@ -7,6 +7,7 @@ mod addresses;
 mod credentials;
 mod deletion;
 mod export;
+mod groups;
 pub mod jobs;
 mod lockout;
 mod login;
@@ -20,8 +21,6 @@ mod sessions;
 pub mod validate;
 mod verification;
 mod view;
-
-use sea_orm::EntityTrait;
 
 pub use addresses::{
     Address, AddressKind, Defaults, MAX_ADDRESSES, SavedAddress, addresses, create_address, delete_address,
@@ -47,7 +46,7 @@ pub use verification::{resend_verification, verify_email};
 
 use crate::{
     auth::{Authenticated, IssuedToken},
-    entity::{customer, customer_group},
+    entity::customer,
     error::{Error, Result},
     state::AppState,
 };
@@ -185,13 +184,11 @@ pub fn require_verified(state: &AppState, caller: &crate::auth::Authenticated) -
     Ok(())
 }
 
-/// The customer group with `id`.
+pub use groups::{GROUPS_TTL, GroupCache};
+
+/// The customer group with `id` (kept in memory for [`GROUPS_TTL`]).
 pub async fn group(state: &AppState, id: i32) -> Result<Group> {
-    customer_group::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .map(Group::from)
-        .ok_or_else(|| Error::internal(anyhow::anyhow!("customer group {id} is missing")))
+    state.groups.get(&state.db, id).await
 }
 
 /// Who `credential` (a JWT, or an opaque `<session id>|<secret>` token) belongs to: a live

@@ -61,3 +61,28 @@ async fn no_password_hash_or_secret_is_reachable_from_the_schema() {
     assert!(fields.contains(&"email".to_owned()));
     assert!(fields.iter().all(|f| !f.contains("password") && !f.contains("hash") && !f.contains("secret")));
 }
+
+#[tokio::test]
+async fn customer_groups_are_answered_from_memory_once_loaded() {
+    use customer_accounts::entity::customer_group;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    let app = crate::helpers::spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let query = "{ me { group { code name } } }";
+    let first = app.gql_as(Some(&jane.token), query, serde_json::json!({})).await;
+    assert_eq!(first["data"]["me"]["group"]["code"], "general");
+    // Renamed behind the service's back: the loaded groups stand until GROUPS_TTL passes, which
+    // is what saves every customer answer a query.
+    customer_group::Entity::update_many()
+        .col_expr(customer_group::Column::Name, Expr::value("Renamed"))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let again = app.gql_as(Some(&jane.token), query, serde_json::json!({})).await;
+    assert_eq!(again["data"]["me"]["group"], first["data"]["me"]["group"]);
+    let (status, rest) = app
+        .rest(&app.client, reqwest::Method::GET, &format!("/api/customer/get?token={}", jane.token), None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(rest["data"]["group"]["name"], first["data"]["me"]["group"]["name"]);
+}
