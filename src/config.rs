@@ -185,6 +185,17 @@ pub struct Settings {
     /// `CORS_ALLOWED_HEADERS`: comma-separated request headers those pages may send beyond
     /// `Authorization`, `Content-Type`, `Accept`, `X-Request-Id` and Apollo's client headers.
     pub cors_allowed_headers: String,
+    /// `SESSION_CACHE_TTL_SECONDS`: how long a session checked against the database is trusted
+    /// from memory at most (writes drop it at once); 0 turns the cache off.
+    pub session_cache_ttl_seconds: u64,
+    /// `SESSION_CACHE_CAPACITY`: the most sessions kept in memory.
+    pub session_cache_capacity: u64,
+    /// `REDIS_URL` (`redis://[:password@]host:port[/db]`): rate-limit counters and change
+    /// notices shared by every replica; unset keeps limits in this process and announces
+    /// changes through PostgreSQL.
+    pub redis_url: Option<SecretString>,
+    /// `REDIS_KEY_PREFIX`: starts every Redis key and channel name, so deployments can share a server.
+    pub redis_key_prefix: String,
 }
 
 impl Default for Settings {
@@ -242,6 +253,10 @@ impl Default for Settings {
             cors_allowed_headers: String::new(),
             metrics: None,
             metrics_listen_addr: None,
+            session_cache_ttl_seconds: 30,
+            session_cache_capacity: 100_000,
+            redis_url: None,
+            redis_key_prefix: "customer-accounts".to_owned(),
         }
     }
 }
@@ -381,6 +396,15 @@ impl Settings {
         self.cors_allowed_origins().map_err(|bad| {
             refuse("CORS_ALLOWED_ORIGINS", format!("`{bad}` is not an origin like https://shop.example"))
         })?;
+        if self.session_cache_capacity == 0 {
+            return Err(refuse("SESSION_CACHE_CAPACITY", "must be greater than 0"));
+        }
+        if let Some(url) = &self.redis_url {
+            let parsed = Url::parse(url.expose_secret()).map_err(|e| refuse("REDIS_URL", e.to_string()))?;
+            if parsed.scheme() != "redis" {
+                return Err(refuse("REDIS_URL", "must be a redis:// URL"));
+            }
+        }
         if self.max_body_bytes < 1024 {
             return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));
         }
@@ -394,6 +418,7 @@ impl Settings {
         let mut secrets: Vec<String> = [
             self.database_url.as_deref().and_then(password),
             self.smtp_url.as_ref().and_then(|url| password(url.expose_secret())),
+            self.redis_url.as_ref().and_then(|url| password(url.expose_secret())),
             self.jwt_secret.as_ref().map(|secret| secret.expose_secret().to_owned()),
         ]
         .into_iter()
@@ -509,6 +534,11 @@ impl Settings {
     /// Session lifetime.
     pub fn session_ttl(&self) -> Duration {
         Duration::from_secs(self.session_ttl_seconds)
+    }
+
+    /// How long a cached session is trusted at most; zero when the cache is off.
+    pub fn session_cache_ttl(&self) -> Duration {
+        Duration::from_secs(self.session_cache_ttl_seconds)
     }
 }
 

@@ -5,7 +5,8 @@
 //! - [`graphql`]: the GraphQL door. Parses, calls one domain function, shapes the answer.
 //! - [`rest`]: the REST door: the legacy Bagisto and webshop paths and JSON shapes.
 //! - [`limits`]: rate limits per client IP (governor); [`nesting`]: bounds on nested input.
-//! - [`auth`]: argon2id hashing, JWTs, the sessions they name, and emailed one-time tokens.
+//! - [`auth`]: argon2id hashing, JWTs, the sessions they name (cached in memory), and emailed
+//!   one-time tokens; [`bus`]: how replicas tell each other what changed.
 //! - [`mail`]: templates, the outbox written with each change, and the delivery worker.
 //! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
 //! - [`error`]: the one error type and what each door makes of it.
@@ -13,6 +14,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod bus;
 pub mod config;
 pub mod db;
 pub mod entity;
@@ -34,8 +36,12 @@ use tokio::net::TcpListener;
 /// in flight finish.
 pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
+    let router = app(state.clone());
     let mail_worker = tokio::spawn(mail::worker::run(state.clone()));
     let job_runner = tokio::spawn(accounts::jobs::run(state.clone()));
+    let listener_state = state.clone();
+    let change_listener =
+        tokio::spawn(async move { listener_state.bus.listen(&listener_state.sessions).await });
     let limits = state.clone();
     let housekeeping = tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -45,11 +51,12 @@ pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Res
         }
     });
     let header_read_timeout = std::time::Duration::from_secs(state.settings.header_read_timeout_seconds);
-    serve_connections(listener, app(state), header_read_timeout).await;
+    serve_connections(listener, router, header_read_timeout).await;
     // Mail not yet sent stays in the outbox and goes out after the next start.
     mail_worker.abort();
     job_runner.abort();
     housekeeping.abort();
+    change_listener.abort();
     db.close().await?;
     Ok(())
 }

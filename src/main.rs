@@ -86,6 +86,22 @@ enum CustomerAction {
         #[arg(long, default_value_t = 1)]
         project: i32,
     },
+    /// Suspend an account: its sessions end at once (on every replica) and it cannot log in.
+    Suspend {
+        /// The customer's email address (any letter case).
+        email: String,
+        /// The project (shop) the account belongs to.
+        #[arg(long, default_value_t = 1)]
+        project: i32,
+    },
+    /// Let a suspended account log in again.
+    Reactivate {
+        /// The customer's email address (any letter case).
+        email: String,
+        /// The project (shop) the account belongs to.
+        #[arg(long, default_value_t = 1)]
+        project: i32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -225,16 +241,22 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
 }
 
 async fn customer(settings: Settings, action: CustomerAction) -> anyhow::Result<()> {
-    let conn = db::connect(&settings).await?;
-    db::migrate(&conn).await?;
-    match action {
+    let state = AppState::build(settings).await?;
+    let (email, project, suspend) = match action {
         CustomerAction::Export { email, project } => {
-            match accounts::export_customer(&conn, project, &email).await? {
-                Some(export) => println!("{}", serde_json::to_string_pretty(&export)?),
-                None => anyhow::bail!("no customer with that email in project {project}"),
-            }
+            let Some(export) = accounts::export_customer(&state.db, project, &email).await? else {
+                anyhow::bail!("no customer with that email in project {project}");
+            };
+            println!("{}", serde_json::to_string_pretty(&export)?);
+            return Ok(());
         }
+        CustomerAction::Suspend { email, project } => (email, project, true),
+        CustomerAction::Reactivate { email, project } => (email, project, false),
+    };
+    if !accounts::set_suspended(&state, project, &email, suspend).await? {
+        anyhow::bail!("no customer with that email in project {project}");
     }
+    println!("{email} {}", if suspend { "suspended" } else { "reactivated" });
     Ok(())
 }
 

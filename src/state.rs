@@ -7,7 +7,11 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 
 use crate::{
-    auth::{PasswordHasher, TokenIssuer},
+    auth::{
+        PasswordHasher, TokenIssuer,
+        cache::{Change, SessionCache},
+    },
+    bus::{Bus, Redis},
     config::{ConfigError, Settings},
     db,
     limits::Limits,
@@ -46,6 +50,12 @@ pub struct Parts {
     pub jobs_wake: tokio::sync::Notify,
     /// Customer groups, kept in memory.
     pub groups: crate::accounts::GroupCache,
+    /// Live sessions, kept in memory for the authenticated hot path.
+    pub sessions: SessionCache,
+    /// How the other replicas hear of changes.
+    pub bus: Bus,
+    /// `REDIS_URL`'s server, when set.
+    pub redis: Option<Redis>,
 }
 
 impl Deref for AppState {
@@ -83,6 +93,10 @@ impl AppState {
         let public = url::Url::parse(&settings.public_url())?;
         let mut page_origins = storefront_origins.clone();
         page_origins.push(public.origin().ascii_serialization());
+        let redis = crate::bus::redis(&settings)?;
+        let bus = Bus::new(redis.as_ref(), &db);
+        let sessions =
+            SessionCache::new(settings.session_cache_ttl(), settings.session_cache_capacity, bus.is_local());
         Ok(Self(Arc::new(Parts {
             settings,
             db,
@@ -96,7 +110,21 @@ impl AppState {
             page_origins,
             jobs_wake: tokio::sync::Notify::new(),
             groups: crate::accounts::GroupCache::default(),
+            sessions,
+            bus,
+            redis,
         })))
+    }
+
+    /// Makes `change` (committed) visible: what it makes stale is dropped here at once, and the
+    /// other replicas are told. Were they not told, they would see it within
+    /// `SESSION_CACHE_TTL_SECONDS`.
+    pub async fn changed(&self, change: Change) {
+        self.sessions.forget(change);
+        if let Err(err) = self.bus.publish(change).await {
+            metrics::counter!("cache_invalidations_unpublished_total").increment(1);
+            tracing::error!(error = %err, ?change, "could not tell the other replicas of a change");
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 
 use super::{Origin, credentials};
 use crate::{
-    auth::{Authenticated, Password, secret},
+    auth::{Authenticated, Password, cache::Change, secret},
     entity::{address, customer, login_failure, one_time_token, outbox_email, reset_request, session},
     error::{Code, Error, Field, Result},
     mail::{Letter, outbox},
@@ -92,6 +92,7 @@ pub async fn delete_account(
     let confirmation = state.mail.compose(&current.email, &Letter::AccountDeleted { name: &name })?;
     outbox::enqueue(&txn, confirmation, now).await?;
     txn.commit().await?;
+    state.changed(Change::Customer(id)).await;
     state.mail.wake();
     tracing::info!(customer_id = id, "account deleted");
     Ok(())

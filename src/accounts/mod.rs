@@ -18,6 +18,7 @@ mod profile;
 mod projects;
 mod register;
 mod sessions;
+mod suspension;
 pub mod validate;
 mod verification;
 mod view;
@@ -37,6 +38,7 @@ pub use projects::{
     project_of_key, require_api_key, revoke_api_key,
 };
 pub use register::{Registration, WebshopDetails, register};
+pub use suspension::set_suspended;
 pub use view::{Customer, Group, Session, Status};
 
 pub use sessions::{
@@ -194,7 +196,7 @@ pub async fn group(state: &AppState, id: i32) -> Result<Group> {
 /// Who `credential` (a JWT, or an opaque `<session id>|<secret>` token) belongs to: a live
 /// session of an active customer, or `Unauthenticated`.
 pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenticated> {
-    crate::auth::session::authenticate(&state.tokens, &state.db, credential).await
+    crate::auth::session::authenticate(&state.tokens, &state.db, &state.sessions, credential).await
 }
 
 /// The caller's own account, as the doors show it.

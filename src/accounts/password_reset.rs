@@ -8,6 +8,7 @@ use super::{Origin, SignedIn, credentials, password_policy, validate::Checks};
 use crate::{
     auth::{
         Password,
+        cache::Change,
         one_time::{self, Purpose},
         session,
     },
@@ -158,5 +159,6 @@ pub async fn reset_password(
     session::revoke_all(&txn, customer.id, None, now).await?;
     let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;
     txn.commit().await?;
+    state.changed(Change::Customer(signed_in.customer.id)).await;
     Ok(signed_in)
 }

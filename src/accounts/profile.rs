@@ -8,7 +8,7 @@ use super::{
     validate::Checks,
 };
 use crate::{
-    auth::{Authenticated, Password, one_time, session},
+    auth::{Authenticated, Password, cache::Change, one_time, session},
     error::{Code, Error, Field, FieldError, Result},
     mail::{Letter, outbox},
     state::AppState,
@@ -159,6 +159,7 @@ pub async fn update_profile(
         outbox::enqueue(&txn, notice, now).await?;
     }
     txn.commit().await?;
+    state.changed(Change::Customer(current.id)).await;
     if email_changed {
         state.mail.wake();
         state.jobs_wake.notify_one();

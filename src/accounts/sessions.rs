@@ -4,20 +4,24 @@ use chrono::Utc;
 
 use super::{Session, SignedIn};
 use crate::{
-    auth::{Authenticated, IssuedToken, refresh, session},
+    auth::{Authenticated, IssuedToken, cache::Change, refresh, session},
     error::{Code, Error, Field, Result},
     state::AppState,
 };
 
 /// Ends the caller's session: its tokens are refused from now on.
 pub async fn logout(state: &AppState, caller: &Authenticated) -> Result<()> {
-    session::revoke(&state.db, caller.session_id, Utc::now()).await.map(drop)
+    session::revoke(&state.db, caller.session_id, Utc::now()).await?;
+    state.changed(Change::Session(caller.session_id)).await;
+    Ok(())
 }
 
 /// An opaque token (`<session id>|<secret>`) for a session: the cookie guard's value and the
 /// webshop API's Sanctum-style bearer token. Revoked with the session, like its JWTs.
 pub async fn opaque_token(state: &AppState, session_id: uuid::Uuid) -> Result<String> {
-    session::attach_opaque(&state.db, session_id).await
+    let token = session::attach_opaque(&state.db, session_id).await?;
+    state.changed(Change::Session(session_id)).await;
+    Ok(token)
 }
 
 /// A fresh access token for the caller's (still live) session.
@@ -46,6 +50,7 @@ pub async fn revoke_session(state: &AppState, caller: &Authenticated, id: &str) 
     let not_found = || Error::field(Field::Id, Code::NotFound);
     let id: uuid::Uuid = id.trim().parse().map_err(|_| not_found())?;
     if session::revoke_own(&state.db, caller.customer.id, id, Utc::now()).await? {
+        state.changed(Change::Session(id)).await;
         Ok(())
     } else {
         Err(not_found())
@@ -56,7 +61,9 @@ pub async fn revoke_session(state: &AppState, caller: &Authenticated, id: &str) 
 /// ended.
 pub async fn logout_everywhere(state: &AppState, caller: &Authenticated, keep_current: bool) -> Result<u64> {
     let keep = keep_current.then_some(caller.session_id);
-    session::revoke_all(&state.db, caller.customer.id, keep, Utc::now()).await
+    let ended = session::revoke_all(&state.db, caller.customer.id, keep, Utc::now()).await?;
+    state.changed(Change::Customer(caller.customer.id)).await;
+    Ok(ended)
 }
 
 /// Exchanges a refresh token for a new access token and a new refresh token, in one
@@ -77,6 +84,7 @@ pub async fn refresh_access_token(state: &AppState, presented: &str) -> Result<S
         refresh::Exchange::Reused(session_id) => {
             session::revoke(&txn, session_id, now).await?;
             txn.commit().await?;
+            state.changed(Change::Session(session_id)).await;
             tracing::warn!(%session_id, "a spent refresh token was presented again; the session is ended");
             return Err(invalid());
         }

@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, S
 use crate::{
     auth::{
         Authenticated,
+        cache::Change,
         one_time::{self, Purpose},
     },
     entity::customer,
@@ -51,6 +52,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<super::Custom
     row.updated_at = Set(now);
     let customer = row.update(&txn).await?;
     txn.commit().await?;
+    state.changed(Change::Customer(customer.id)).await;
     Ok(customer.into())
 }
 

@@ -1,6 +1,7 @@
 //! Credentials: argon2id hashing off the async runtime, JWTs, and the sessions they name.
 
 pub mod bearer;
+pub mod cache;
 pub mod one_time;
 pub mod password;
 pub mod refresh;

@@ -1,6 +1,9 @@
 //! Sessions: opened at login, checked on every authenticated call, revoked at logout.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -9,7 +12,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{TokenIssuer, secret};
+use super::{
+    TokenIssuer,
+    cache::{Entry, SessionCache},
+    secret,
+};
 use crate::{
     entity::{customer, session},
     error::{Error, Result},
@@ -73,39 +80,58 @@ pub fn network(ip: IpAddr) -> String {
 /// Who `credential` belongs to, if it names a live session of an active customer;
 /// `Unauthenticated` otherwise. A credential is a JWT, or an opaque `<session id>|<secret>`
 /// token (the cookie guard's value, and the webshop API's Sanctum-style bearer token).
+///
+/// The session is looked up in `cache` first; the database is asked only on a miss.
 pub async fn authenticate(
     tokens: &TokenIssuer,
     db: &DatabaseConnection,
+    cache: &SessionCache,
     credential: &str,
 ) -> Result<Authenticated> {
-    // One query checks the session and loads the customer.
-    let live = |session_id: Uuid| {
-        customer::Entity::find()
-            .filter(session::Column::Id.eq(session_id))
-            .filter(session::Column::RevokedAt.is_null())
-            .filter(session::Column::ExpiresAt.gt(Utc::now()))
-            .filter(customer::Column::Status.eq(customer::STATUS_ACTIVE))
-    };
-    let (session_id, query) = match credential.split_once('|') {
-        Some((id, presented)) => {
-            let session_id: Uuid = id.parse().map_err(|_| Error::Unauthenticated)?;
-            (session_id, live(session_id).filter(session::Column::TokenHash.eq(secret::digest(presented))))
+    let (session_id, presented) = match credential.split_once('|') {
+        Some((id, secret)) => {
+            (id.parse::<Uuid>().map_err(|_| Error::Unauthenticated)?, Presented::Opaque(secret))
         }
         None => {
             let claims = tokens.verify(credential).ok_or(Error::Unauthenticated)?;
             let customer_id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
-            (claims.sid, live(claims.sid).filter(customer::Column::Id.eq(customer_id)))
+            (claims.sid, Presented::Jwt { customer_id })
         }
     };
-    let (customer, session) =
-        query.find_also_related(session::Entity).one(db).await?.ok_or(Error::Unauthenticated)?;
     let now = Utc::now();
-    if session.is_some_and(|s| s.last_seen_at.is_none_or(|seen| now - seen >= LAST_SEEN_GRANULARITY)) {
+    let entry = match cache.get(&session_id) {
+        Some(entry) => entry,
+        None => {
+            let epoch = cache.epoch();
+            let (customer, session) =
+                live_with_customer(db, session_id, now).await?.ok_or(Error::Unauthenticated)?;
+            let entry = Arc::new(Entry::new(customer, &session));
+            cache.keep(session_id, entry.clone(), epoch);
+            entry
+        }
+    };
+    let admitted = entry.expires_at > now
+        && match presented {
+            Presented::Jwt { customer_id } => entry.customer.id == customer_id,
+            Presented::Opaque(secret) => entry.token_hash.as_deref() == Some(secret::digest(secret).as_str()),
+        };
+    if !admitted {
+        return Err(Error::Unauthenticated);
+    }
+    if entry.claim_touch(now, LAST_SEEN_GRANULARITY) {
         // Off the request's path: the answer does not wait for a write, and a failed write only
         // leaves the session list a minute behind.
         tokio::spawn(touch(db.clone(), session_id, now));
     }
-    Ok(Authenticated { customer, session_id })
+    Ok(Authenticated { customer: entry.customer.clone(), session_id })
+}
+
+/// What a credential presents besides the session it names.
+enum Presented<'a> {
+    /// A signed access token, naming its customer.
+    Jwt { customer_id: i64 },
+    /// The secret half of an opaque token, to compare with the stored hash.
+    Opaque(&'a str),
 }
 
 /// Records that `session_id` was used at `now`, unless another request already did this minute.

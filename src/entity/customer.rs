@@ -4,6 +4,8 @@ use sea_orm::entity::prelude::*;
 
 /// `customers.status` of an account that may log in.
 pub const STATUS_ACTIVE: i16 = 1;
+/// `customers.status` of an account the shop suspended.
+pub const STATUS_SUSPENDED: i16 = 0;
 /// `customers.status` of a deleted (anonymised) account.
 pub const STATUS_DELETED: i16 = 2;
 

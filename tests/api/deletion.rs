@@ -124,15 +124,7 @@ async fn customer_export_prints_everything_stored_about_one_customer_and_no_secr
     let app = spawn().await;
     let jane = app.register("jane@example.com").await;
     save_address(&app, &jane.token).await;
-    let run = |email: &str| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"))
-            .args(["customer", "export", email])
-            .env("DATABASE_URL", app.state.settings.database_url())
-            .env("APP_ENV", "test")
-            .env("DATA_DIR", &app.state.settings.data_dir)
-            .output()
-            .unwrap()
-    };
+    let run = |email: &str| app.cli(&["customer", "export", email]);
     let output = run("JANE@example.com");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();

@@ -221,13 +221,7 @@ async fn failed_mail_is_listed_and_queued_again_by_the_mail_commands() {
     outbox_until(&app, Duration::from_secs(5), |rows| rows.iter().any(|r| r.failed_at.is_some())).await;
 
     let cli = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"))
-            .args(args)
-            .env("DATABASE_URL", app.state.settings.database_url())
-            .env("APP_ENV", "test")
-            .env("DATA_DIR", &app.state.settings.data_dir)
-            .output()
-            .unwrap();
+        let output = app.cli(args);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap()
     };

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use customer_accounts::{config::Settings, state::AppState};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, EntityTrait};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
@@ -22,7 +22,13 @@ pub struct TestDb {
 }
 
 impl TestDb {
-    async fn create() -> Self {
+    /// The folder the database's service keeps its files in (and the SQLite file lives in).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// A new, empty database (migrated by whichever service opens it first).
+    pub async fn create() -> Self {
         let dir = tempfile::tempdir().unwrap();
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(base) => {
@@ -106,6 +112,14 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(customer_accounts::serve(listener, state.clone()));
+    // On PostgreSQL the session cache is used once the service listens for changes; tests that
+    // count on it start then.
+    for _ in 0..500 {
+        if state.sessions.trusted() || !state.sessions.enabled() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
     TestApp { addr, client, state, _db: db }
 }
@@ -157,14 +171,18 @@ impl TestApp {
 
     /// POSTs a GraphQL request, optionally as a logged-in customer; returns the whole JSON answer.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request =
-            self.client.post(self.url("/graphql")).json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = request.send().await.unwrap();
-        assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200");
-        response.json().await.unwrap()
+        gql_at(&self.client, &self.url("/graphql"), token, query, variables).await
+    }
+
+    /// Runs the service's command line on this app's database and data folder; its output.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"))
+            .args(args)
+            .env("DATABASE_URL", self.state.settings.database_url())
+            .env("APP_ENV", "test")
+            .env("DATA_DIR", &self.state.settings.data_dir)
+            .output()
+            .unwrap()
     }
 
     /// POSTs a GraphQL request without credentials.
@@ -227,6 +245,48 @@ impl TestApp {
     }
 }
 
+/// POSTs a GraphQL request to `url`, optionally with a bearer token; the whole JSON answer.
+pub async fn gql_at(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let mut request = client.post(url).json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200");
+    response.json().await.unwrap()
+}
+
+/// A reset or verification link for `customer_id`, issued as the service issues one (tests that
+/// are not about mail skip the mailbox).
+pub async fn issue_link(
+    app: &TestApp,
+    customer_id: &str,
+    purpose: customer_accounts::auth::one_time::Purpose,
+) -> String {
+    let customer_id: i64 = customer_id.parse().unwrap();
+    let customer = customer_accounts::entity::customer::Entity::find_by_id(customer_id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    customer_accounts::auth::one_time::issue(
+        &app.state.db,
+        customer_id,
+        purpose,
+        &customer.email_normalized,
+        std::time::Duration::from_secs(3600),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
 pub const REGISTER: &str = r#"
 mutation Register($input: RegisterInput!) {
   register(input: $input) {
@@ -266,4 +326,102 @@ pub fn error_codes(payload: &Value) -> Vec<(Value, String)> {
 /// The first top-level error's `extensions.code`.
 pub fn top_level_code(answer: &Value) -> Option<&str> {
     answer["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// The service binary running as its own process (a replica), on a database it shares.
+pub struct Replica {
+    child: std::process::Child,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+impl Replica {
+    /// Starts the binary on `database_url` with test settings plus `env`, and waits until it is
+    /// ready.
+    pub async fn start(database_url: &str, data_dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"));
+        for variable in customer_accounts::config::variables() {
+            command.env_remove(variable);
+        }
+        command
+            .env("APP_ENV", "test")
+            .env("DATABASE_URL", database_url)
+            .env("DATA_DIR", data_dir)
+            .env("MAIL_DIR", data_dir.join("mail"))
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("PUBLIC_URL", PUBLIC_URL)
+            .env("LISTEN_ADDR", addr.to_string())
+            .env("HASH_CONCURRENCY", "1")
+            .env("DB_MAX_CONNECTIONS", "4")
+            .env("RATE_LIMIT_PER_MINUTE", "0")
+            .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
+            .env("GRAPHQL_RATE_LIMIT_PER_MINUTE", "0")
+            .env("LOGIN_FAILURES_PER_EMAIL", "0")
+            .env("MAIL_POLL_INTERVAL_MS", "50")
+            .env("MAIL_RETRY_BASE_MS", "50")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null());
+        let child = command.spawn().unwrap();
+        let replica = Self { child, addr, client: reqwest::Client::new() };
+        for _ in 0..300 {
+            if let Ok(ready) = replica.client.get(replica.url("/ready")).send().await
+                && ready.status() == 200
+                && replica.listening_for_changes().await
+            {
+                return replica;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("replica on {addr} did not become ready");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// POSTs a GraphQL request, optionally as a logged-in customer; the whole JSON answer.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        gql_at(&self.client, &self.url("/graphql"), token, query, variables).await
+    }
+
+    /// Whether the replica hears the others' changes (so its session cache is in use), as its
+    /// metrics say.
+    async fn listening_for_changes(&self) -> bool {
+        let Ok(response) = self.client.get(self.url("/metrics")).send().await else { return false };
+        let metrics = response.text().await.unwrap_or_default();
+        metrics.contains("session_cache_trusted 1")
+    }
+
+    /// Ends the process at once, as a crash or `kill -9` would: nothing is flushed or finished.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The Redis server tests share (`TEST_REDIS_URL`, else the machine's own on port 6379).
+pub fn test_redis_url() -> String {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+}
+
+/// A Redis key prefix no other test uses.
+pub fn unique_redis_prefix() -> String {
+    format!("ca-test-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Whether the tests run on PostgreSQL (`TEST_DATABASE_URL`).
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_DATABASE_URL").is_ok_and(|u| !u.is_empty())
 }

@@ -9,7 +9,9 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{PASSWORD, TestApp, UPDATE_PROFILE, error_codes, spawn, spawn_with, top_level_code};
+use crate::helpers::{
+    PASSWORD, TestApp, UPDATE_PROFILE, error_codes, issue_link, spawn, spawn_with, top_level_code,
+};
 
 /// The longest any hostile request may take.
 const PROMPT: Duration = Duration::from_secs(1);
@@ -322,29 +324,6 @@ async fn twenty_simultaneous_wrong_passwords_check_at_most_the_lockout_limit() {
 }
 
 // ---- Links mailed before a change of email or password die with it.
-
-async fn issue_link(
-    app: &TestApp,
-    customer_id: &str,
-    purpose: customer_accounts::auth::one_time::Purpose,
-) -> String {
-    let customer_id: i64 = customer_id.parse().unwrap();
-    let customer = customer_accounts::entity::customer::Entity::find_by_id(customer_id)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    customer_accounts::auth::one_time::issue(
-        &app.state.db,
-        customer_id,
-        purpose,
-        &customer.email_normalized,
-        Duration::from_secs(3600),
-        chrono::Utc::now(),
-    )
-    .await
-    .unwrap()
-}
 
 const RESET: &str = "mutation($t: String!) { resetPassword(token: $t, password: \"another-password-1\", passwordConfirmation: \"another-password-1\") { token errors { field code } } }";
 const VERIFY: &str = "mutation($t: String!) { verifyEmail(token: $t) { errors { field code } } }";
