@@ -42,12 +42,38 @@ struct Args {
     /// Customers seeded (their tokens rotate in the `me` phase).
     #[arg(long, default_value_t = 100)]
     customers: usize,
+    /// Redis for the SQLite run's revocation figure (two replicas need a channel between them).
+    #[arg(long, default_value = "redis://127.0.0.1:6379")]
+    redis_url: String,
     /// Requests per second of `me` while logins flood the hasher.
     #[arg(long, default_value_t = 100)]
     flood_me_rate: u64,
     // `cargo bench` passes `--bench`; accept and ignore it.
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+/// Two more replicas of the service on its database whose caches hear of each other's changes:
+/// through PostgreSQL's NOTIFY, or on SQLite through Redis when `--redis-url` answers.
+async fn revocation_pair(service: &Service, args: &Args) -> anyhow::Result<Option<(Service, Service)>> {
+    let url = Some(service.database_url.clone());
+    let bus: Vec<(&str, &str)> = if args.postgres {
+        Vec::new()
+    } else if tokio::net::TcpStream::connect(redis_addr(&args.redis_url)).await.is_ok() {
+        vec![("REDIS_URL", args.redis_url.as_str()), ("REDIS_KEY_PREFIX", "ca-bench")]
+    } else {
+        eprintln!("no Redis at {}: revocation_visible_ms is not measured on SQLite", args.redis_url);
+        return Ok(None);
+    };
+    Ok(Some((Service::start(url.clone(), &bus).await?, Service::start(url, &bus).await?)))
+}
+
+/// `host:port` of a `redis://host:port` URL.
+fn redis_addr(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or("127.0.0.1"), u.port().unwrap_or(6379)))
+        .unwrap_or_else(|| "127.0.0.1:6379".into())
 }
 
 #[tokio::main]
@@ -59,7 +85,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let phase = Duration::from_secs(args.duration);
     let cores = std::thread::available_parallelism().map(usize::from).unwrap_or(1);
-    let hash = hash_ms(if args.smoke { 3 } else { 21 });
+    let hash = hash_ms(if args.smoke { 3 } else { 40 });
     let ceiling = cores as f64 / (hash / 1000.0);
     eprintln!("argon2id hash: {hash:.1} ms; login ceiling {ceiling:.0}/s on {cores} cores");
 
@@ -73,12 +99,18 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let service = Service::start(database_url).await?;
+    let service = Service::start(database_url, &[]).await?;
     let addr = service.addr;
     eprintln!("service on {addr}; seeding {} customers", args.customers);
     let customers = Arc::new(seed(addr, args.customers, "a").await);
 
-    let measured = phases::measure(&service, customers, phase, args.flood_me_rate).await?;
+    let uncached =
+        Service::start(Some(service.database_url.clone()), &[("SESSION_CACHE_TTL_SECONDS", "0")]).await?;
+    let revocation = revocation_pair(&service, &args).await?;
+    let measured =
+        phases::measure(&service, &uncached, revocation.as_ref(), customers, phase, args.flood_me_rate)
+            .await?;
+    drop((uncached, revocation));
     drop(service);
     if args.postgres {
         let admin = Database::connect(&args.postgres_url).await?;

@@ -6,7 +6,7 @@ use std::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use hyper::{Method, StatusCode};
@@ -157,7 +157,11 @@ pub(crate) fn me_ok(status: StatusCode, body: &[u8]) -> bool {
 /// What every phase measured.
 pub(crate) struct Measured {
     pub(crate) health: Outcome,
+    pub(crate) typename: Outcome,
     pub(crate) me: Outcome,
+    pub(crate) me_uncached: Outcome,
+    /// Per round: milliseconds from a logout's answer on one replica to another replica's refusal.
+    pub(crate) revocation_ms: Vec<f64>,
     pub(crate) me_full: Outcome,
     pub(crate) rest_get: Outcome,
     pub(crate) me_paced: Outcome,
@@ -170,16 +174,31 @@ pub(crate) struct Measured {
     pub(crate) peak_rss: f64,
 }
 
-/// Runs every phase against `service`, `phase` long each.
+/// Runs every phase against `service`, `phase` long each; `me` also against `uncached` (the same
+/// database, no session cache), and revocation across the `revocation` pair when there is one.
 pub(crate) async fn measure(
     service: &Service,
+    uncached: &Service,
+    revocation: Option<&(Service, Service)>,
     customers: Arc<Vec<(String, String)>>,
     phase: Duration,
     flood_me_rate: u64,
 ) -> anyhow::Result<Measured> {
     let addr = service.addr;
-    let (health, me, rest_get, me_paced) = read_phases(addr, &customers, phase, flood_me_rate).await;
+    // Before any session is cached: it writes verification behind the service's back.
     seed_lifecycle(service, &customers).await?;
+    let (health, typename, me, rest_get, me_paced) =
+        read_phases(addr, &customers, phase, flood_me_rate).await;
+    eprintln!("phase: me without the session cache");
+    let me_uncached =
+        drive(uncached.addr, 64, phase, None, me_call(customers.clone()), Arc::new(me_ok)).await;
+    let revocation_ms = match revocation {
+        Some(pair) => {
+            eprintln!("phase: a logout on one replica, until another refuses the token");
+            revocation_visible(pair, &customers, if phase.as_secs() <= 1 { 3 } else { 25 }).await?
+        }
+        None => Vec::new(),
+    };
     eprintln!("phase: me with sessions, addresses and orders");
     let me_full = drive(addr, 64, phase, None, me_full_call(customers.clone()), Arc::new(me_full_ok)).await;
     let (logins, flood, me_flood, idle_rss, peak_rss) =
@@ -187,7 +206,10 @@ pub(crate) async fn measure(
     let (register, update) = write_phases(addr, &customers, phase).await;
     Ok(Measured {
         health,
+        typename,
         me,
+        me_uncached,
+        revocation_ms,
         me_full,
         rest_get,
         me_paced,
@@ -201,18 +223,36 @@ pub(crate) async fn measure(
     })
 }
 
-/// The read path: `/health` (the HTTP ceiling), `me`, REST's `GET /api/customer/get`, and `me`
-/// paced at `flood_me_rate`.
+/// The read path: `/health` (the HTTP ceiling), `{ __typename }` (the GraphQL pipeline alone),
+/// `me`, REST's `GET /api/customer/get`, and `me` paced at `flood_me_rate`.
 async fn read_phases(
     addr: SocketAddr,
     customers: &Arc<Vec<(String, String)>>,
     phase: Duration,
     flood_me_rate: u64,
-) -> (Outcome, Outcome, Outcome, Outcome) {
+) -> (Outcome, Outcome, Outcome, Outcome, Outcome) {
     eprintln!("phase: health");
     let health =
         drive(addr, 64, phase, None, Arc::new(|_| get("/health")), Arc::new(|s, _| s == StatusCode::OK))
             .await;
+    eprintln!("phase: {{ __typename }}");
+    let typename = drive(
+        addr,
+        64,
+        phase,
+        None,
+        Arc::new(|_| Call {
+            method: Method::POST,
+            path: "/graphql",
+            body: graphql("{ __typename }", json!({})),
+            token: None,
+        }),
+        Arc::new(|status, body| {
+            status == StatusCode::OK
+                && serde_json::from_slice::<Value>(body).is_ok_and(|v| v["data"]["__typename"] == "Query")
+        }),
+    )
+    .await;
     eprintln!("phase: me");
     let me = drive(addr, 64, phase, None, me_call(customers.clone()), Arc::new(me_ok)).await;
     eprintln!("phase: REST GET /api/customer/get");
@@ -236,7 +276,56 @@ async fn read_phases(
     let me_paced =
         drive(addr, 8, phase, Some(flood_me_rate), me_call(customers.clone()), Arc::new(me_ok)).await;
 
-    (health, me, rest_get, me_paced)
+    (health, typename, me, rest_get, me_paced)
+}
+
+/// `rounds` times: a seeded customer logs in on the pair's first replica, `me` on the second
+/// caches the session, the first logs it out, and the second is asked until it refuses the
+/// token; the milliseconds from the logout's answer to that refusal.
+async fn revocation_visible(
+    (first, second): &(Service, Service),
+    customers: &Arc<Vec<(String, String)>>,
+    rounds: usize,
+) -> anyhow::Result<Vec<f64>> {
+    let (mut on_first, mut on_second) = (connect(first.addr).await?, connect(second.addr).await?);
+    let login = login_call(customers.clone());
+    let mut times = Vec::new();
+    for round in 0..rounds {
+        let (_, body) = send(&mut on_first, login(round as u64)).await?;
+        let answer: Value = serde_json::from_slice(&body)?;
+        let Some(token) = answer["data"]["login"]["token"].as_str().map(str::to_owned) else {
+            anyhow::bail!("login failed: {answer}");
+        };
+        let me = me_call(Arc::new(vec![(String::new(), token.clone())]));
+        for _ in 0..2 {
+            let (status, body) = send(&mut on_second, me(0)).await?;
+            anyhow::ensure!(
+                me_ok(status, &body),
+                "the second replica refused a live session: {status} {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let logout = Call {
+            method: Method::POST,
+            path: "/graphql",
+            body: graphql("mutation { logout { success } }", json!({})),
+            token: Some(token),
+        };
+        send(&mut on_first, logout).await?;
+        let answered = Instant::now();
+        loop {
+            let (status, body) = send(&mut on_second, me(0)).await?;
+            if !me_ok(status, &body) {
+                break;
+            }
+            anyhow::ensure!(
+                answered.elapsed() < Duration::from_secs(5),
+                "the logout never reached the other replica"
+            );
+        }
+        times.push(answered.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(times)
 }
 
 /// Logins at 2, 16 and 256 connections, then `me` paced while 256 connections flood login,

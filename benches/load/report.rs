@@ -38,7 +38,10 @@ pub(crate) struct Run {
 pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     let Measured {
         health,
+        typename,
         me,
+        me_uncached,
+        revocation_ms,
         me_full,
         rest_get,
         me_paced,
@@ -65,7 +68,17 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("hash_ms", json!(round(hash)));
     put("login_ceiling_per_s", json!(round(ceiling)));
     put("health_rps", json!(round(health.per_second())));
+    put("typename_rps", json!(round(typename.per_second())));
     put("me_rps", json!(round(me.per_second())));
+    put("me_cached_rps", json!(round(me.per_second())));
+    put("me_uncached_rps", json!(round(me_uncached.per_second())));
+    put("me_uncached_p99_ms", json!(round(me_uncached.ms(0.99))));
+    put("me_uncached_failures", json!(me_uncached.failed));
+    let mut revocation = revocation_ms.clone();
+    revocation.sort_by(f64::total_cmp);
+    put("revocation_rounds", json!(revocation.len()));
+    put("revocation_visible_ms", json!(revocation.get(revocation.len() / 2).map(|ms| round(*ms))));
+    put("revocation_visible_max_ms", json!(revocation.last().map(|ms| round(*ms))));
     put("me_p50_ms", json!(round(me.ms(0.5))));
     put("me_p99_ms", json!(round(me.ms(0.99))));
     put("me_failures", json!(me.failed));
@@ -97,6 +110,8 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("hash_concurrency", json!(hash_concurrency));
     put("ratio_login_to_ceiling", json!(ratio(login_256.per_second() / ceiling)));
     put("ratio_me_to_health", json!(ratio(me.per_second() / health.per_second())));
+    put("ratio_me_to_typename", json!(ratio(me.per_second() / typename.per_second())));
+    put("ratio_me_cached_to_uncached", json!(ratio(me.per_second() / me_uncached.per_second())));
     put("ratio_me_full_to_me", json!(ratio(me_full.per_second() / me.per_second())));
     put("ratio_rest_get_to_me", json!(ratio(rest_get.per_second() / me.per_second())));
     put("ratio_me_p99_flood_to_idle", json!(ratio(me_flood.ms(0.99) / me.ms(0.99))));
@@ -110,11 +125,25 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
 /// Explains every phase that had failures, by its first failing answer.
 pub(crate) fn failures(measured: &Measured) {
     let Measured {
-        health, me, me_full, rest_get, me_paced, logins, flood, me_flood, register, update, ..
+        health,
+        typename,
+        me,
+        me_uncached,
+        me_full,
+        rest_get,
+        me_paced,
+        logins,
+        flood,
+        me_flood,
+        register,
+        update,
+        ..
     } = measured;
     let phases = [
         ("health", health),
+        ("{ __typename }", typename),
         ("me", me),
+        ("me uncached", me_uncached),
         ("me_full", me_full),
         ("rest get", rest_get),
         ("me paced", me_paced),
