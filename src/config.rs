@@ -66,6 +66,16 @@ pub enum AppEnv {
     Production,
 }
 
+/// What a rate limit does while its shared counters (Redis) cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureMode {
+    /// Let requests through, counted in this process's memory meanwhile (logged and counted).
+    Open,
+    /// Refuse them (429) until Redis answers again.
+    Closed,
+}
+
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -196,6 +206,10 @@ pub struct Settings {
     pub redis_url: Option<SecretString>,
     /// `REDIS_KEY_PREFIX`: starts every Redis key and channel name, so deployments can share a server.
     pub redis_key_prefix: String,
+    /// `RATE_LIMIT_FAILURE_MODE`: the REST and GraphQL request limits while Redis cannot be reached.
+    pub rate_limit_failure_mode: FailureMode,
+    /// `AUTH_RATE_LIMIT_FAILURE_MODE`: the credential limit while Redis cannot be reached.
+    pub auth_rate_limit_failure_mode: FailureMode,
 }
 
 impl Default for Settings {
@@ -257,6 +271,8 @@ impl Default for Settings {
             session_cache_capacity: 100_000,
             redis_url: None,
             redis_key_prefix: "customer-accounts".to_owned(),
+            rate_limit_failure_mode: FailureMode::Open,
+            auth_rate_limit_failure_mode: FailureMode::Closed,
         }
     }
 }

@@ -1,7 +1,17 @@
-//! Rate limits per client IP (governor): every REST request, every `/graphql` request, and credential operations
+//! Rate limits per client IP: every REST request, every `/graphql` request, and credential operations
 //! (login, register, forgot/reset password) on REST and GraphQL alike, counted per operation.
+//!
+//! Counted in this process's memory (governor), or, with `REDIS_URL`, in Redis by one atomic
+//! GCRA script, so that every replica counts against the same limit. When Redis cannot be
+//! reached, each limit fails as configured: open (counted in this process meanwhile) or closed
+//! (refused).
 
-use std::{net::IpAddr, num::NonZeroU32, time::Duration};
+use std::{
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
 
 use governor::{
     Quota, RateLimiter,
@@ -18,7 +28,8 @@ use axum::{
 };
 
 use crate::{
-    config::Settings,
+    bus::Redis,
+    config::{FailureMode, Settings},
     error::{Error, Result},
 };
 
@@ -61,8 +72,11 @@ type Keyed = RateLimiter<IpAddr, DefaultKeyedStateStore<IpAddr>, DefaultClock, S
 struct Limit {
     limiter: Keyed,
     per_window: u32,
+    window: Duration,
     /// The `limit` label of `rate_limit_refusals_total`.
     name: &'static str,
+    /// Whether requests pass (counted in memory) while the shared counters cannot be reached.
+    fail_open: bool,
 }
 
 /// The outcome of counting one request.
@@ -87,27 +101,140 @@ pub enum Verdict {
 }
 
 impl Limit {
-    fn new(name: &'static str, per_window: u32, window: Duration) -> Option<Self> {
+    fn new(name: &'static str, per_window: u32, window: Duration, fail_open: bool) -> Option<Self> {
         let burst = NonZeroU32::new(per_window)?;
         let quota = Quota::with_period(window / per_window)?.allow_burst(burst);
         Some(Self {
             limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(),
             per_window,
+            window,
             name,
+            fail_open,
         })
     }
 
-    fn check(&self, ip: IpAddr, clock: &DefaultClock) -> Verdict {
-        match self.limiter.check_key(&ip) {
+    /// Counts one request from `ip`: in Redis when shared counters are configured and reachable,
+    /// otherwise (or when failing open) in this process.
+    async fn check(&self, ip: IpAddr, clock: &DefaultClock, shared: Option<&Shared>) -> Verdict {
+        if let Some(shared) = shared {
+            match shared.count(self, ip).await {
+                Some(verdict) => return self.counted(verdict),
+                None if !self.fail_open => {
+                    return self.counted(Verdict::Refused {
+                        limit: self.per_window,
+                        retry_after: Shared::RETRY_AFTER_DOWN,
+                    });
+                }
+                None => {}
+            }
+        }
+        let verdict = match self.limiter.check_key(&ip) {
             Ok(state) => {
                 Verdict::Allowed { limit: self.per_window, remaining: state.remaining_burst_capacity() }
             }
-            Err(not_until) => {
-                metrics::counter!("rate_limit_refusals_total", "limit" => self.name).increment(1);
-                Verdict::Refused {
-                    limit: self.per_window,
-                    retry_after: not_until.wait_time_from(clock.now()),
+            Err(not_until) => Verdict::Refused {
+                limit: self.per_window,
+                retry_after: not_until.wait_time_from(clock.now()),
+            },
+        };
+        self.counted(verdict)
+    }
+
+    fn counted(&self, verdict: Verdict) -> Verdict {
+        if let Verdict::Refused { .. } = verdict {
+            metrics::counter!("rate_limit_refusals_total", "limit" => self.name).increment(1);
+        }
+        verdict
+    }
+}
+
+/// The counters every replica shares, in Redis.
+struct Shared {
+    redis: Redis,
+    script: redis::Script,
+    /// Until when Redis counts as unreachable (milliseconds since `epoch`): requests meanwhile
+    /// do not wait for it again and again.
+    down_until_ms: AtomicU64,
+    epoch: Instant,
+}
+
+/// GCRA (the generic cell rate algorithm, as governor counts): the key holds the theoretical
+/// arrival time in microseconds of Redis' own clock, so replicas whose clocks differ agree.
+/// Answers `{allowed, remaining, retry_after_us}`.
+const GCRA: &str = r"
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
+local period = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local window = period * burst
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local next_tat = tat + period
+local allowed_at = next_tat - window
+if allowed_at > now then
+  return {0, 0, allowed_at - now}
+end
+redis.call('SET', KEYS[1], next_tat, 'PX', math.ceil((next_tat - now) / 1000) + 1)
+return {1, math.floor((window - (next_tat - now)) / period), 0}
+";
+
+impl Shared {
+    /// How long a refusal asks a client to wait while Redis cannot be reached (failing closed).
+    const RETRY_AFTER_DOWN: Duration = Duration::from_secs(5);
+    /// How long Redis is left alone after a failure before it is asked again.
+    const BACKOFF: Duration = Duration::from_secs(1);
+
+    fn new(redis: Redis) -> Self {
+        Self {
+            redis,
+            script: redis::Script::new(GCRA),
+            down_until_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// The verdict of the shared counter; `None` when Redis cannot answer now.
+    async fn count(&self, limit: &Limit, ip: IpAddr) -> Option<Verdict> {
+        let now_ms = self.epoch.elapsed().as_millis() as u64;
+        if now_ms < self.down_until_ms.load(Ordering::Relaxed) {
+            return None;
+        }
+        let period_us = (limit.window.as_micros() / u128::from(limit.per_window)).max(1) as u64;
+        let key = self.redis.key(&format!("rate:{}:{ip}", limit.name));
+        let mut commands = self.redis.commands();
+        let mut invocation = self.script.key(key);
+        invocation.arg(period_us).arg(limit.per_window);
+        let answer = tokio::time::timeout(
+            crate::bus::REDIS_TIMEOUT,
+            invocation.invoke_async::<(i64, i64, i64)>(&mut commands),
+        )
+        .await;
+        match answer {
+            Ok(Ok((1, remaining, _))) => Some(Verdict::Allowed {
+                limit: limit.per_window,
+                remaining: u32::try_from(remaining.max(0)).unwrap_or(u32::MAX),
+            }),
+            Ok(Ok((_, _, retry_us))) => Some(Verdict::Refused {
+                limit: limit.per_window,
+                retry_after: Duration::from_micros(u64::try_from(retry_us.max(0)).unwrap_or(0)),
+            }),
+            failed => {
+                let error = match failed {
+                    Ok(Err(err)) => err.to_string(),
+                    _ => "timed out".to_owned(),
+                };
+                metrics::counter!("rate_limit_store_errors_total", "limit" => limit.name).increment(1);
+                let previous =
+                    self.down_until_ms.swap(now_ms + Self::BACKOFF.as_millis() as u64, Ordering::Relaxed);
+                if previous <= now_ms {
+                    tracing::warn!(
+                        %error,
+                        limit = limit.name,
+                        fail_open = limit.fail_open,
+                        "cannot reach Redis to count a rate limit"
+                    );
                 }
+                None
             }
         }
     }
@@ -119,34 +246,50 @@ pub struct Limits {
     graphql: Option<Limit>,
     credentials: Option<Limit>,
     clock: DefaultClock,
+    shared: Option<Shared>,
 }
 
 impl Limits {
-    /// Limiters as configured; a limit of 0 switches that one off.
-    pub fn new(settings: &Settings) -> Self {
+    /// Limiters as configured, counted in `redis` when given; a limit of 0 switches that one off.
+    pub fn new(settings: &Settings, redis: Option<&Redis>) -> Self {
         let window = Duration::from_secs(settings.rate_limit_window_seconds);
+        let reads_open = settings.rate_limit_failure_mode == FailureMode::Open;
+        let credentials_open = settings.auth_rate_limit_failure_mode == FailureMode::Open;
         Self {
-            requests: Limit::new("rest", settings.rate_limit_per_minute, window),
-            graphql: Limit::new("graphql", settings.graphql_rate_limit_per_minute, window),
-            credentials: Limit::new("credentials", settings.auth_rate_limit_per_minute, window),
+            requests: Limit::new("rest", settings.rate_limit_per_minute, window, reads_open),
+            graphql: Limit::new("graphql", settings.graphql_rate_limit_per_minute, window, reads_open),
+            credentials: Limit::new(
+                "credentials",
+                settings.auth_rate_limit_per_minute,
+                window,
+                credentials_open,
+            ),
             clock: DefaultClock::default(),
+            shared: redis.cloned().map(Shared::new),
+        }
+    }
+
+    async fn check(&self, limit: Option<&Limit>, ip: IpAddr) -> Verdict {
+        match limit {
+            Some(limit) => limit.check(ip, &self.clock, self.shared.as_ref()).await,
+            None => Verdict::Unlimited,
         }
     }
 
     /// Counts one REST request from `ip`.
-    pub fn request(&self, ip: IpAddr) -> Verdict {
-        self.requests.as_ref().map_or(Verdict::Unlimited, |limit| limit.check(ip, &self.clock))
+    pub async fn request(&self, ip: IpAddr) -> Verdict {
+        self.check(self.requests.as_ref(), ip).await
     }
 
     /// Counts one `/graphql` request from `ip`.
-    pub fn graphql_request(&self, ip: IpAddr) -> Verdict {
-        self.graphql.as_ref().map_or(Verdict::Unlimited, |limit| limit.check(ip, &self.clock))
+    pub async fn graphql_request(&self, ip: IpAddr) -> Verdict {
+        self.check(self.graphql.as_ref(), ip).await
     }
 
     /// Counts one credential operation from `ip`; `RateLimited` when over the limit.
-    pub fn credential(&self, ip: IpAddr) -> Result<()> {
-        match self.credentials.as_ref().map(|limit| limit.check(ip, &self.clock)) {
-            Some(Verdict::Refused { retry_after, .. }) => Err(Error::RateLimited(retry_after)),
+    pub async fn credential(&self, ip: IpAddr) -> Result<()> {
+        match self.check(self.credentials.as_ref(), ip).await {
+            Verdict::Refused { retry_after, .. } => Err(Error::RateLimited(retry_after)),
             _ => Ok(()),
         }
     }
@@ -161,14 +304,14 @@ impl Limits {
 
 /// Runs `request` if `count` admits its client IP, with `X-RateLimit-Limit` and
 /// `X-RateLimit-Remaining` on the answer; otherwise answers `refuse(retry_after)`.
-pub async fn limited(
+pub async fn limited<F: Future<Output = Verdict>>(
     request: Request<Body>,
     next: Next,
-    count: impl FnOnce(IpAddr) -> Verdict,
+    count: impl FnOnce(IpAddr) -> F,
     refuse: impl FnOnce(Duration) -> Response,
 ) -> Response {
     let Some(origin) = request.extensions().get::<Origin>() else { return next.run(request).await };
-    let (mut response, limit, remaining) = match count(origin.ip) {
+    let (mut response, limit, remaining) = match count(origin.ip).await {
         Verdict::Unlimited => return next.run(request).await,
         Verdict::Allowed { limit, remaining } => (next.run(request).await, limit, remaining),
         Verdict::Refused { limit, retry_after } => (refuse(retry_after), limit, 0),

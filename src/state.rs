@@ -83,7 +83,6 @@ impl AppState {
         let tokens = TokenIssuer::new(&secret, settings.public_url(), settings.jwt_ttl())?;
         let hasher = PasswordHasher::new(settings.hash_concurrency())?;
         let mail = Mailer::new(&settings)?;
-        let limits = Limits::new(&settings);
         let trusted_proxies =
             settings.trusted_proxies().map_err(|bad| anyhow::anyhow!("TRUSTED_PROXIES: {bad}"))?;
         let storefront_origins =
@@ -94,6 +93,7 @@ impl AppState {
         let mut page_origins = storefront_origins.clone();
         page_origins.push(public.origin().ascii_serialization());
         let redis = crate::bus::redis(&settings)?;
+        let limits = Limits::new(&settings, redis.as_ref());
         let bus = Bus::new(redis.as_ref(), &db);
         let sessions =
             SessionCache::new(settings.session_cache_ttl(), settings.session_cache_capacity, bus.is_local());

@@ -15,8 +15,8 @@ use crate::{
 /// current password). A request gets one: GraphQL aliases beyond the first are refused, so one
 /// request cannot check 31 guesses.
 /// Every attempt counts against the IP, refused or not.
-pub(super) fn admit(state: &AppState, origin: &Origin) -> Result<()> {
-    state.limits.credential(origin.ip)?;
+pub(super) async fn admit(state: &AppState, origin: &Origin) -> Result<()> {
+    state.limits.credential(origin.ip).await?;
     if !origin.spend_hash() {
         return Err(Error::RateLimited(std::time::Duration::from_secs(1)));
     }

@@ -31,7 +31,7 @@ pub async fn delete_account(
         return Err(Error::field(Field::CurrentPassword, Code::Required));
     }
     let current = &caller.customer;
-    credentials::admit(state, origin)?;
+    credentials::admit(state, origin).await?;
     let (project, email) = (current.project_id, &current.email_normalized);
     if !credentials::check_password(state, project, email, current_password, Some(&current.password_hash))
         .await?

@@ -19,7 +19,7 @@ pub async fn login(
     email: &str,
     password: &Password,
 ) -> Result<SignedIn> {
-    credentials::admit(state, origin)?;
+    credentials::admit(state, origin).await?;
     let mut checks = Checks::default();
     let normalized = checks.login_email(Field::Email, email);
     if password.expose().is_empty() {

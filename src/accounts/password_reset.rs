@@ -41,7 +41,7 @@ pub async fn forgot_password(
     project_id: i32,
     email: &str,
 ) -> Result<ResetRequest> {
-    state.limits.credential(origin.ip)?;
+    state.limits.credential(origin.ip).await?;
     let mut checks = Checks::default();
     let email = checks.email(Field::Email, email);
     checks.finish()?;
@@ -133,7 +133,7 @@ pub async fn reset_password(
         checks.refuse(weak);
     }
     checks.finish()?;
-    credentials::admit(state, origin)?;
+    credentials::admit(state, origin).await?;
     let invalid = || Error::field(Field::Token, Code::InvalidToken);
     let now = Utc::now();
     // Hash first: no transaction is open while argon2 runs. An invalid token wastes one hash,

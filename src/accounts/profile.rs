@@ -91,7 +91,7 @@ pub async fn update_profile(
     // Both argon2 runs happen before the transaction opens. The current password is checked
     // like a login: the same per-request, per-IP and per-email limits.
     if let (true, Some(proof)) = (sensitive, &changes.current_password) {
-        credentials::admit(state, origin)?;
+        credentials::admit(state, origin).await?;
         let (project, email) = (current.project_id, &current.email_normalized);
         if !credentials::check_password(state, project, email, proof, Some(&current.password_hash)).await? {
             return Err(Error::field(Field::CurrentPassword, Code::InvalidCredentials));

@@ -76,7 +76,7 @@ pub struct WebshopDetails {
 
 /// Creates the account, opens its first session and returns a token: the customer is logged in.
 pub async fn register(state: &AppState, origin: &Origin, input: Registration) -> Result<SignedIn> {
-    credentials::admit(state, origin)?;
+    credentials::admit(state, origin).await?;
     let now = Utc::now();
     let mut checks = Checks::default();
     let project_id = match input.project_id {

@@ -63,8 +63,8 @@ async fn rate_limit(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    crate::limits::limited(request, next, |ip| doors.state.limits.graphql_request(ip), too_many_requests)
-        .await
+    let limits = &doors.state.limits;
+    crate::limits::limited(request, next, |ip| limits.graphql_request(ip), too_many_requests).await
 }
 
 /// A refusal before execution, shaped like a GraphQL response.

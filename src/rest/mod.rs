@@ -83,7 +83,7 @@ pub async fn rate_limit(
     crate::limits::limited(
         request,
         next,
-        |ip| state.limits.request(ip),
+        |ip| async move { state.limits.request(ip).await },
         |after| {
             let err = Error::RateLimited(after);
             if webshop { Webshop(err).into_response() } else { Bagisto(err).into_response() }

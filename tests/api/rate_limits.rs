@@ -129,3 +129,74 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
     );
     assert_eq!(call(&trusted, "203.0.113.1").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+// ---- Limits shared through Redis by every replica.
+
+fn shared_limits(settings: &mut customer_accounts::config::Settings, prefix: &str) {
+    use secrecy::SecretString;
+    settings.redis_url = Some(SecretString::from(crate::helpers::test_redis_url()));
+    settings.redis_key_prefix = prefix.to_owned();
+    settings.rate_limit_per_minute = 4;
+    settings.auth_rate_limit_per_minute = 2;
+}
+
+#[tokio::test]
+async fn two_replicas_counting_in_redis_enforce_one_limit_between_them() {
+    let prefix = crate::helpers::unique_redis_prefix();
+    let first = spawn_with(|s| shared_limits(s, &prefix)).await;
+    let second = spawn_with(|s| shared_limits(s, &prefix)).await;
+    let get = |app: &crate::helpers::TestApp| app.client.get(app.url("/api/customer/get")).send();
+    let mut remaining = Vec::new();
+    for app in [&first, &second, &first, &second] {
+        let answer = get(app).await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "within the limit");
+        remaining.push(answer.headers()["x-ratelimit-remaining"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(remaining, ["3", "2", "1", "0"], "one count for both replicas");
+    for app in [&first, &second] {
+        let refused = get(app).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = refused.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=15).contains(&wait), "{wait}");
+    }
+
+    // Credential operations: two on the first replica use up what the second may allow.
+    for app in [&first, &first] {
+        let answer = app.gql(LOGIN, json!({ "email": "x@example.com", "password": "guess-guess" })).await;
+        assert_eq!(answer["data"]["login"]["errors"][0]["code"], "INVALID_CREDENTIALS", "{answer}");
+    }
+    let answer = second.gql(LOGIN, json!({ "email": "x@example.com", "password": "guess-guess" })).await;
+    assert_eq!(crate::helpers::top_level_code(&answer), Some("RATE_LIMITED"), "{answer}");
+}
+
+#[tokio::test]
+async fn without_redis_requests_fail_open_and_credential_checks_fail_closed_by_default() {
+    let unreachable = |s: &mut customer_accounts::config::Settings| {
+        shared_limits(s, "unused");
+        // Nothing listens on port 1: every attempt is refused at once.
+        s.redis_url = Some(secrecy::SecretString::from("redis://127.0.0.1:1"));
+        // No change notices can be heard either; the cache would only wait for them.
+        s.session_cache_ttl_seconds = 0;
+    };
+    let app = spawn_with(unreachable).await;
+    for _ in 0..4 {
+        let answer = app.client.get(app.url("/api/customer/get")).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::UNAUTHORIZED, "open: let through");
+    }
+    let counted_here = app.client.get(app.url("/api/customer/get")).send().await.unwrap();
+    assert_eq!(counted_here.status(), StatusCode::TOO_MANY_REQUESTS, "counted in memory meanwhile");
+    let login = app.gql(LOGIN, json!({ "email": "jane@example.com", "password": PASSWORD })).await;
+    assert_eq!(crate::helpers::top_level_code(&login), Some("RATE_LIMITED"), "closed: {login}");
+
+    let closed = spawn_with(|s| {
+        unreachable(s);
+        s.rate_limit_failure_mode = customer_accounts::config::FailureMode::Closed;
+        s.auth_rate_limit_failure_mode = customer_accounts::config::FailureMode::Open;
+    })
+    .await;
+    let refused = closed.client.get(closed.url("/api/customer/get")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()[header::RETRY_AFTER], "5");
+    let login = closed.gql(LOGIN, json!({ "email": "jane@example.com", "password": PASSWORD })).await;
+    assert_eq!(login["data"]["login"]["errors"][0]["code"], "INVALID_CREDENTIALS", "open: {login}");
+}
