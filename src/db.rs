@@ -83,9 +83,19 @@ async fn transaction_settled(
     Ok(!open)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration. On PostgreSQL, replicas that start together take turns: the
+/// first to take an advisory lock applies them all in one transaction, the others wait for it
+/// and then find none pending.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await?;
+    use sea_orm::DatabaseBackend;
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        Migrator::up(db, None).await?;
+        return Ok(());
+    }
+    let txn = db.begin().await?;
+    lock_key(&txn, "customer-accounts schema migrations").await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await?;
     Ok(())
 }
 

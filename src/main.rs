@@ -291,7 +291,7 @@ async fn mail(settings: Settings, action: MailAction) -> anyhow::Result<()> {
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {
     let conn = db::connect(&settings).await?;
     match action {
-        MigrateAction::Up => Migrator::up(&conn, None).await?,
+        MigrateAction::Up => db::migrate(&conn).await?,
         MigrateAction::Down => Migrator::down(&conn, Some(1)).await?,
         MigrateAction::Fresh => Migrator::fresh(&conn).await?,
         MigrateAction::Status => {
