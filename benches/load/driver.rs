@@ -76,6 +76,19 @@ pub(crate) async fn drive(
     make: MakeCall,
     check: Check,
 ) -> Outcome {
+    drive_round_robin(&[addr], connections, duration, pace, make, check).await
+}
+
+/// [`drive`] across several replicas: connection `i` goes to `targets[i % n]`, as a layer-4
+/// load balancer spreads keep-alive connections.
+pub(crate) async fn drive_round_robin(
+    targets: &[SocketAddr],
+    connections: usize,
+    duration: Duration,
+    pace: Option<u64>,
+    make: MakeCall,
+    check: Check,
+) -> Outcome {
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let deadline = started + duration;
@@ -83,6 +96,7 @@ pub(crate) async fn drive(
     let mut workers = Vec::new();
     for worker in 0..connections {
         let (make, check, counter) = (make.clone(), check.clone(), counter.clone());
+        let addr = targets[worker % targets.len()];
         workers.push(tokio::spawn(async move {
             let mut latency = Histogram::<u64>::new(3).unwrap();
             let (mut ok, mut failed) = (0, 0);

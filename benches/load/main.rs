@@ -107,10 +107,19 @@ async fn main() -> anyhow::Result<()> {
     let uncached =
         Service::start(Some(service.database_url.clone()), &[("SESSION_CACHE_TTL_SECONDS", "0")]).await?;
     let revocation = revocation_pair(&service, &args).await?;
-    let measured =
-        phases::measure(&service, &uncached, revocation.as_ref(), customers, phase, args.flood_me_rate)
-            .await?;
+    let measured = phases::measure(
+        &service,
+        &uncached,
+        revocation.as_ref(),
+        customers.clone(),
+        phase,
+        args.flood_me_rate,
+    )
+    .await?;
     drop((uncached, revocation));
+    let second = Service::start(Some(service.database_url.clone()), &[]).await?;
+    let (me_2, login_2) = phases::two_replicas([service.addr, second.addr], &customers, phase).await;
+    drop(second);
     drop(service);
     if args.postgres {
         let admin = Database::connect(&args.postgres_url).await?;
@@ -127,7 +136,8 @@ async fn main() -> anyhow::Result<()> {
         flood_me_rate: args.flood_me_rate,
         hash_concurrency: service_hash_concurrency(),
     };
-    let results = report::figures(&run, &measured);
+    let mut results = report::figures(&run, &measured);
+    report::two_replicas(&mut results, &measured, &me_2, &login_2);
     report::failures(&measured);
     print_table(&results);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");

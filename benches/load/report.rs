@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::phases::Measured;
+use crate::{driver::Outcome, phases::Measured};
 
 /// Two decimals for figures; ratios go through [`ratio`].
 pub(crate) fn round(value: f64) -> f64 {
@@ -120,6 +120,29 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("rss_budget_mib", json!(round(idle_rss + hash_concurrency as f64 * 20.0 + 50.0)));
 
     results
+}
+
+/// The figures of two replicas behind round-robin, beside one's.
+pub(crate) fn two_replicas(results: &mut Map<String, Value>, one: &Measured, me: &Outcome, login: &Outcome) {
+    let (_, login_one) = &one.logins[2];
+    let mut put = |key: &str, value: Value| {
+        results.insert(key.to_owned(), value);
+    };
+    put("me_rps_2_replicas", json!(round(me.per_second())));
+    put("me_failures_2_replicas", json!(me.failed));
+    put("login_ok_per_s_2_replicas", json!(round(login.per_second())));
+    put("login_failures_2_replicas", json!(login.failed));
+    put("ratio_me_2_replicas_to_1", json!(ratio(me.per_second() / one.me.per_second())));
+    put("ratio_login_2_replicas_to_1", json!(ratio(login.per_second() / login_one.per_second())));
+    for (name, outcome) in [("me over two replicas", me), ("login over two replicas", login)] {
+        if let Some(failure) = &outcome.first_failure {
+            eprintln!(
+                "{name}: {} failed; first: {}",
+                outcome.failed,
+                failure.chars().take(300).collect::<String>()
+            );
+        }
+    }
 }
 
 /// Explains every phase that had failures, by its first failing answer.
