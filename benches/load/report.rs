@@ -30,6 +30,7 @@ pub(crate) struct Run {
     pub(crate) smoke: bool,
     pub(crate) hash_ms: f64,
     pub(crate) ceiling: f64,
+    pub(crate) parallel_hashes_per_s: f64,
     pub(crate) flood_me_rate: u64,
     pub(crate) hash_concurrency: usize,
 }
@@ -67,6 +68,11 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("smoke", json!(run.smoke));
     put("hash_ms", json!(round(hash)));
     put("login_ceiling_per_s", json!(round(ceiling)));
+    put("hashes_per_s_all_cores_at_once", json!(round(run.parallel_hashes_per_s)));
+    put(
+        "ratio_login_to_all_cores_at_once",
+        json!(ratio(logins[2].1.per_second() / run.parallel_hashes_per_s)),
+    );
     put("health_rps", json!(round(health.per_second())));
     put("typename_rps", json!(round(typename.per_second())));
     put("me_rps", json!(round(me.per_second())));

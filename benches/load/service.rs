@@ -116,6 +116,37 @@ pub(crate) fn hash_ms(samples: usize) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
+/// Hashes per second of `threads` threads hashing at once for `duration`, each reusing its own
+/// buffer: what the cores achieve together, memory bandwidth shared (the ceiling assumes none).
+pub(crate) fn parallel_hashes_per_s(threads: usize, duration: Duration) -> f64 {
+    let started = Instant::now();
+    let counts: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let params = Params::new(M_COST_KIB, T_COST, P_COST, None).unwrap();
+                let mut memory = vec![Block::new(); params.block_count()];
+                let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+                let mut output = [0u8; 32];
+                let mut hashes = 0u64;
+                while started.elapsed() < duration {
+                    argon
+                        .hash_password_into_with_memory(
+                            PASSWORD.as_bytes(),
+                            b"bench-salt-16byt",
+                            &mut output,
+                            &mut memory,
+                        )
+                        .unwrap();
+                    hashes += 1;
+                }
+                hashes
+            })
+        })
+        .collect();
+    let total: u64 = counts.into_iter().map(|t| t.join().unwrap()).sum();
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
 /// The hashing threads the service runs: `HASH_CONCURRENCY` (passed through to it) or the
 /// service's own default, computed by the service's own code rather than assumed.
 pub(crate) fn service_hash_concurrency() -> usize {
