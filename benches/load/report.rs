@@ -140,15 +140,7 @@ pub(crate) fn two_replicas(results: &mut Map<String, Value>, one: &Measured, me:
     put("login_failures_2_replicas", json!(login.failed));
     put("ratio_me_2_replicas_to_1", json!(ratio(me.per_second() / one.me.per_second())));
     put("ratio_login_2_replicas_to_1", json!(ratio(login.per_second() / login_one.per_second())));
-    for (name, outcome) in [("me over two replicas", me), ("login over two replicas", login)] {
-        if let Some(failure) = &outcome.first_failure {
-            eprintln!(
-                "{name}: {} failed; first: {}",
-                outcome.failed,
-                failure.chars().take(300).collect::<String>()
-            );
-        }
-    }
+    explain_failures([("me over two replicas", me), ("login over two replicas", login)]);
 }
 
 /// Explains every phase that had failures, by its first failing answer.
@@ -183,7 +175,12 @@ pub(crate) fn failures(measured: &Measured) {
         ("register", register),
         ("updateProfile", update),
     ]);
-    for (name, outcome) in phases.chain(logins.iter().map(|(_, o)| ("login", o))) {
+    explain_failures(phases.chain(logins.iter().map(|(_, o)| ("login", o))));
+}
+
+/// Prints each named phase's failures, by its first failing answer.
+fn explain_failures<'a>(phases: impl IntoIterator<Item = (&'a str, &'a Outcome)>) {
+    for (name, outcome) in phases {
         if let Some(failure) = &outcome.first_failure {
             eprintln!(
                 "{name}: {} failed; first: {}",
