@@ -59,6 +59,8 @@ pub struct Entry {
     pub token_hash: Option<String>,
     /// When a request was last recorded as using it (Unix seconds); see `session::touch`.
     last_seen: AtomicI64,
+    /// The cache's epoch when the load began: a change of the customer after it makes this stale.
+    loaded_at: AtomicU64,
 }
 
 impl Entry {
@@ -69,6 +71,7 @@ impl Entry {
             expires_at: session.expires_at,
             token_hash: session.token_hash.clone(),
             last_seen: AtomicI64::new(session.last_seen_at.map_or(0, |at| at.timestamp())),
+            loaded_at: AtomicU64::new(0),
         }
     }
 
@@ -87,6 +90,11 @@ impl Entry {
 /// Sessions kept in memory; see the module documentation.
 pub struct SessionCache {
     entries: Option<moka::sync::Cache<Uuid, Arc<Entry>>>,
+    /// Customers that changed, with the epoch of their latest change: an entry loaded before it
+    /// is stale. One lookup per hit, whatever the number of changes (a predicate per change
+    /// would be matched against every entry). Kept a little longer than any entry lives, and
+    /// never evicted for room: a forgotten change could let a stale entry answer.
+    changed_customers: moka::sync::Cache<i64, u64>,
     /// Bumped by every forget: a load that began before one does not keep what it read.
     epoch: AtomicU64,
     /// Whether the entries can be believed: false while notifications from other replicas may
@@ -98,14 +106,11 @@ impl SessionCache {
     /// A cache of at most `capacity` sessions, each trusted for `ttl`; none when `ttl` is zero.
     /// `trusted` says whether it may be used before [`SessionCache::resume`] is first called.
     pub fn new(ttl: Duration, capacity: u64, trusted: bool) -> Self {
-        let entries = (!ttl.is_zero()).then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ttl)
-                .support_invalidation_closures()
-                .build()
-        });
-        Self { entries, epoch: AtomicU64::new(0), trusted: AtomicBool::new(trusted) }
+        let entries = (!ttl.is_zero())
+            .then(|| moka::sync::Cache::builder().max_capacity(capacity).time_to_live(ttl).build());
+        let changed_customers =
+            moka::sync::Cache::builder().time_to_live(ttl + Duration::from_secs(1)).build();
+        Self { entries, changed_customers, epoch: AtomicU64::new(0), trusted: AtomicBool::new(trusted) }
     }
 
     /// Whether sessions are cached at all (`SESSION_CACHE_TTL_SECONDS` > 0).
@@ -113,13 +118,26 @@ impl SessionCache {
         self.entries.is_some()
     }
 
-    /// The cached entry for `session_id`, if there is one and the cache is trusted now.
+    /// The cached entry for `session_id`, if there is one, it is current, and the cache is
+    /// trusted now.
     pub fn get(&self, session_id: &Uuid) -> Option<Arc<Entry>> {
         let entries = self.entries.as_ref()?;
-        let hit = self.trusted.load(Ordering::Acquire).then(|| entries.get(session_id)).flatten();
+        let hit = self
+            .trusted
+            .load(Ordering::Acquire)
+            .then(|| entries.get(session_id))
+            .flatten()
+            .filter(|entry| self.current(entry));
         metrics::counter!("session_cache_lookups_total", "result" => if hit.is_some() { "hit" } else { "miss" })
             .increment(1);
         hit
+    }
+
+    /// Whether no change of `entry`'s customer came after its load began.
+    fn current(&self, entry: &Entry) -> bool {
+        self.changed_customers
+            .get(&entry.customer.id)
+            .is_none_or(|changed| changed <= entry.loaded_at.load(Ordering::Relaxed))
     }
 
     /// Where the invalidations stand: read before loading an entry, handed to [`SessionCache::keep`].
@@ -134,6 +152,7 @@ impl SessionCache {
         if !self.trusted.load(Ordering::Acquire) {
             return;
         }
+        entry.loaded_at.store(epoch, Ordering::Relaxed);
         entries.insert(session_id, entry);
         // Checked after the insert: a forget that bumped the epoch before this line is seen
         // here; one that bumps it after will find the entry and drop it.
@@ -144,16 +163,11 @@ impl SessionCache {
 
     /// Drops what `change` makes stale.
     pub fn forget(&self, change: Change) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
         let Some(entries) = &self.entries else { return };
         match change {
             Change::Session(id) => entries.invalidate(&id),
-            Change::Customer(id) => {
-                if entries.invalidate_entries_if(move |_, entry| entry.customer.id == id).is_err() {
-                    // Only possible without `support_invalidation_closures`; drop everything.
-                    entries.invalidate_all();
-                }
-            }
+            Change::Customer(id) => self.changed_customers.insert(id, epoch),
         }
     }
 
