@@ -22,11 +22,11 @@ async fn me(replica: &Replica, token: &str) -> Value {
 async fn until<F: Future<Output = bool>>(what: &str, mut probe: impl FnMut() -> F) -> Duration {
     let started = Instant::now();
     while !probe().await {
-        assert!(started.elapsed() < Duration::from_secs(5), "{what}: not seen by the other replica");
+        assert!(started.elapsed() < Duration::from_secs(5), "{what}: not seen within 5 s");
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let took = started.elapsed();
-    eprintln!("{what}: seen by the other replica after {took:?}");
+    eprintln!("{what}: seen after {took:?}");
     took
 }
 
@@ -274,4 +274,85 @@ async fn killing_a_replica_mid_burst_loses_and_duplicates_no_account_and_no_emai
     let again = Replica::start(&db.url, db.dir(), &env).await;
     let me = again.gql(None, "{ __typename }", json!({})).await;
     assert_eq!(me["data"]["__typename"], "Query");
+}
+
+/// A Redis server of the test's own, on a port of its own, that the test can stop and start.
+struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    fn start_on(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (Debian's redis-server package; .ci/run installs it)");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Self { port, child: Some(child) };
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn while_redis_is_away_the_cache_is_bypassed_and_both_come_back_on_their_own() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = OwnRedis::start_on(port);
+    let url = redis.url();
+    let app = crate::helpers::spawn_with(|s| {
+        s.redis_url = Some(secrecy::SecretString::from(url.clone()));
+        s.session_cache_ttl_seconds = 600;
+        s.auth_rate_limit_per_minute = 100;
+    })
+    .await;
+    assert!(app.state.sessions.trusted(), "subscribed");
+    let jane = app.register("jane@example.com").await;
+    let me = |token: String| {
+        let app = &app;
+        async move { app.gql_as(Some(&token), ME, json!({})).await["data"]["me"]["firstName"].clone() }
+    };
+    assert_eq!(me(jane.token.clone()).await, "Jane");
+    customer::Entity::update_many()
+        .col_expr(customer::Column::FirstName, Expr::value("Behind"))
+        .filter(customer::Column::Id.eq(jane.id.parse::<i64>().unwrap()))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(me(jane.token.clone()).await, "Jane", "cached");
+
+    redis.stop();
+    until("the lost subscription", || async { !app.state.sessions.trusted() }).await;
+    assert_eq!(me(jane.token.clone()).await, "Behind", "notices may be missed: read from the database");
+    let login = app.login("jane@example.com", PASSWORD).await;
+    assert!(login.is_null(), "credential checks fail closed without their shared counter: {login}");
+
+    let _redis = OwnRedis::start_on(port);
+    until("the subscription back", || async { app.state.sessions.trusted() }).await;
+    let started = Instant::now();
+    while app.login("jane@example.com", PASSWORD).await["token"].is_null() {
+        assert!(started.elapsed() < Duration::from_secs(10), "limits never counted in Redis again");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
