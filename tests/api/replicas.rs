@@ -289,9 +289,10 @@ impl OwnRedis {
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server (Debian's redis-server package; .ci/run installs it)");
+        let redis = Self { port, child: Some(child) };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Self { port, child: Some(child) };
+                return redis;
             }
             std::thread::sleep(Duration::from_millis(20));
         }
