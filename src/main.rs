@@ -10,6 +10,9 @@ use customer_accounts::{
 };
 use migration::{Migrator, MigratorTrait};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Customer accounts for a shop: GraphQL API and legacy REST paths.
 #[derive(Parser)]
 #[command(version, about)]
