@@ -43,11 +43,18 @@ pub struct Doors {
     schema: AppSchema,
     /// Documents by hash (automatic persisted queries).
     persisted: std::sync::Arc<PersistedQueries>,
+    /// Parsed documents by text.
+    documents: std::sync::Arc<super::documents::Documents>,
 }
 
 /// `/graphql` (GET and POST), with its per-IP request limit.
 pub fn routes(state: AppState) -> Router {
-    let doors = Doors { schema: super::build(state.clone()), state, persisted: Default::default() };
+    let doors = Doors {
+        schema: super::build(state.clone()),
+        state,
+        persisted: Default::default(),
+        documents: Default::default(),
+    };
     let playground = doors.state.settings.graphiql_enabled();
     let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -197,6 +204,10 @@ async fn execute(
         max_depth: settings.graphql_max_depth,
     };
     let operation = request.operation_name.clone();
+    let parsed_before = doors.documents.get(&request.query);
+    if let Some(document) = &parsed_before {
+        request.set_parsed_query(ExecutableDocument::clone(document));
+    }
     // A document that does not parse is left to execution, which reports the syntax error.
     if let Ok(document) = request.parsed_query()
         && let Err(refusal) = guard::check(document, operation.as_deref(), limits)
@@ -207,6 +218,12 @@ async fn execute(
     }
     if let Some(hash) = persist {
         doors.persisted.remember(hash, &request.query);
+    }
+    if parsed_before.is_none() {
+        let text = request.query.clone();
+        if let Ok(document) = request.parsed_query() {
+            doors.documents.keep(&text, document);
+        }
     }
     let (label, kind) = request.parsed_query().map_or(("invalid".to_owned(), "unknown"), |document| {
         operation_label(document, operation.as_deref())

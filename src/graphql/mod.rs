@@ -3,6 +3,7 @@
 
 mod addresses;
 mod context;
+mod documents;
 mod graphiql;
 pub mod guard;
 mod handler;

@@ -86,3 +86,49 @@ async fn customer_groups_are_answered_from_memory_once_loaded() {
     assert_eq!(status, reqwest::StatusCode::OK);
     assert_eq!(rest["data"]["group"]["name"], first["data"]["me"]["group"]["name"]);
 }
+
+#[tokio::test]
+async fn a_repeated_document_is_parsed_once_yet_answers_each_request_with_its_own_variables() {
+    let app = spawn().await;
+    let jane = app.register("jane@example.com").await;
+    let john = app.register("john@example.com").await;
+    let query = "query Who($id: ID!) { customer(id: $id) { email } }";
+    for (customer, email) in [(&jane, "jane@example.com"), (&john, "john@example.com")] {
+        let answer = app.gql_as(Some(&customer.token), query, json!({ "id": customer.id })).await;
+        assert_eq!(answer["data"]["customer"]["email"], email, "{answer}");
+    }
+    // The same text for another operation of it: the guard and validation still judge each request.
+    let two = "query A { me { id } } query B { me { id email } }";
+    let body = json!({ "query": two, "operationName": "B" });
+    let answer: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(&jane.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["data"]["me"]["email"], "jane@example.com", "{answer}");
+    let unnamed: Value = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": two }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(unnamed["errors"][0]["message"].is_string(), "an operation must be named: {unnamed}");
+    let aliases: String = (0..200).map(|i| format!("a{i}: __typename ")).collect();
+    let heavy = format!("{{ {aliases} }}");
+    for _ in 0..2 {
+        assert_eq!(
+            crate::helpers::top_level_code(&app.gql(&heavy, json!({})).await),
+            Some("QUERY_TOO_COMPLEX")
+        );
+    }
+}
