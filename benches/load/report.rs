@@ -144,38 +144,21 @@ pub(crate) fn two_replicas(results: &mut Map<String, Value>, one: &Measured, me:
 }
 
 /// Explains every phase that had failures, by its first failing answer.
-pub(crate) fn failures(measured: &Measured) {
-    let Measured {
-        health,
-        typename,
-        me,
-        me_uncached,
-        me_full,
-        rest_get,
-        me_paced,
-        logins,
-        flood,
-        me_flood,
-        register,
-        update,
-        ..
-    } = measured;
+pub(crate) fn failures(m: &Measured) {
     let phases = [
-        ("health", health),
-        ("{ __typename }", typename),
-        ("me", me),
-        ("me uncached", me_uncached),
-        ("me_full", me_full),
-        ("rest get", rest_get),
-        ("me paced", me_paced),
-        ("login flood", flood),
+        ("health", &m.health),
+        ("{ __typename }", &m.typename),
+        ("me", &m.me),
+        ("me uncached", &m.me_uncached),
+        ("me_full", &m.me_full),
+        ("rest get", &m.rest_get),
+        ("me paced", &m.me_paced),
+        ("login flood", &m.flood),
+        ("me during flood", &m.me_flood),
+        ("register", &m.register),
+        ("updateProfile", &m.update),
     ];
-    let phases = phases.into_iter().chain([
-        ("me during flood", me_flood),
-        ("register", register),
-        ("updateProfile", update),
-    ]);
-    explain_failures(phases.chain(logins.iter().map(|(_, o)| ("login", o))));
+    explain_failures(phases.into_iter().chain(m.logins.iter().map(|(_, o)| ("login", o))));
 }
 
 /// Prints each named phase's failures, by its first failing answer.

@@ -253,7 +253,12 @@ pub async fn gql_at(
     query: &str,
     variables: Value,
 ) -> Value {
-    let mut request = client.post(url).json(&json!({ "query": query, "variables": variables }));
+    post_graphql(client, url, token, &json!({ "query": query, "variables": variables })).await
+}
+
+/// POSTs a whole GraphQL request `body` (with `operationName`, extensions …) to `url`.
+pub async fn post_graphql(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> Value {
+    let mut request = client.post(url).json(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
