@@ -412,6 +412,13 @@ impl Settings {
         self.cors_allowed_origins().map_err(|bad| {
             refuse("CORS_ALLOWED_ORIGINS", format!("`{bad}` is not an origin like https://shop.example"))
         })?;
+        let on_postgres = self.database_url.as_deref().is_some_and(|url| url.starts_with("postgres"));
+        if on_postgres && self.redis_url.is_none() && self.db_max_connections < 2 {
+            return Err(refuse(
+                "DB_MAX_CONNECTIONS",
+                "must be at least 2 on PostgreSQL without REDIS_URL: one connection listens for changes",
+            ));
+        }
         if self.session_cache_capacity == 0 {
             return Err(refuse("SESSION_CACHE_CAPACITY", "must be greater than 0"));
         }
@@ -635,6 +642,20 @@ mod tests {
         let settings = Settings { password_min_score: 5, ..Settings::default() };
         assert_eq!(settings.validate().err().map(|e| e.variable).as_deref(), Some("PASSWORD_MIN_SCORE"));
         assert!(Settings { password_min_score: 4, ..Settings::default() }.validate().is_ok());
+    }
+
+    #[test]
+    fn one_database_connection_is_refused_when_it_would_be_held_by_the_change_listener() {
+        let postgres = |max| Settings {
+            database_url: Some("postgres://db/shop".into()),
+            db_max_connections: max,
+            ..Settings::default()
+        };
+        assert_eq!(postgres(1).validate().err().map(|e| e.variable).as_deref(), Some("DB_MAX_CONNECTIONS"));
+        assert!(postgres(2).validate().is_ok());
+        let with_redis =
+            Settings { redis_url: Some(SecretString::from("redis://127.0.0.1:6379")), ..postgres(1) };
+        assert!(with_redis.validate().is_ok(), "notices go through Redis");
     }
 
     #[test]
