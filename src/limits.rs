@@ -117,7 +117,13 @@ impl Limit {
     /// otherwise (or when failing open) in this process.
     async fn check(&self, ip: IpAddr, clock: &DefaultClock, shared: Option<&Shared>) -> Verdict {
         if let Some(shared) = shared {
-            match shared.count(self, ip).await {
+            let verdict = shared.count(self, ip).await;
+            if verdict.is_none() {
+                // Every request decided without Redis, whether it failed just now or is left alone
+                // while it is down.
+                metrics::counter!("rate_limit_store_errors_total", "limit" => self.name).increment(1);
+            }
+            match verdict {
                 Some(verdict) => return self.counted(verdict),
                 None if !self.fail_open => {
                     return self.counted(Verdict::Refused {
@@ -223,7 +229,6 @@ impl Shared {
                     Ok(Err(err)) => err.to_string(),
                     _ => "timed out".to_owned(),
                 };
-                metrics::counter!("rate_limit_store_errors_total", "limit" => limit.name).increment(1);
                 let previous =
                     self.down_until_ms.swap(now_ms + Self::BACKOFF.as_millis() as u64, Ordering::Relaxed);
                 if previous <= now_ms {

@@ -31,10 +31,15 @@ impl Documents {
         self.0.get(text)
     }
 
-    /// Keeps `document`, parsed from `text`, unless it is larger than any storefront operation.
-    pub fn keep(&self, text: &str, document: &ExecutableDocument) {
-        if text.len() <= super::persisted::MAX_DOCUMENT_BYTES {
-            self.0.insert(text.to_owned(), Arc::new(document.clone()));
+    /// Keeps the parsed document of `request`, unless its text is larger than any storefront
+    /// operation (then nothing is copied).
+    pub fn keep(&self, request: &mut async_graphql::Request) {
+        if request.query.len() > super::persisted::MAX_DOCUMENT_BYTES {
+            return;
+        }
+        let text = request.query.clone();
+        if let Ok(document) = request.parsed_query() {
+            self.0.insert(text, Arc::new(document.clone()));
         }
     }
 }

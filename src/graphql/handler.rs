@@ -220,10 +220,7 @@ async fn execute(
         doors.persisted.remember(hash, &request.query);
     }
     if parsed_before.is_none() {
-        let text = request.query.clone();
-        if let Ok(document) = request.parsed_query() {
-            doors.documents.keep(&text, document);
-        }
+        doors.documents.keep(&mut request);
     }
     let (label, kind) = request.parsed_query().map_or(("invalid".to_owned(), "unknown"), |document| {
         operation_label(document, operation.as_deref())

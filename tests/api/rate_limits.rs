@@ -187,6 +187,11 @@ async fn without_redis_requests_fail_open_and_credential_checks_fail_closed_by_d
     assert_eq!(counted_here.status(), StatusCode::TOO_MANY_REQUESTS, "counted in memory meanwhile");
     let login = app.gql(LOGIN, json!({ "email": "jane@example.com", "password": PASSWORD })).await;
     assert_eq!(crate::helpers::top_level_code(&login), Some("RATE_LIMITED"), "closed: {login}");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for limit in ["rest", "credentials"] {
+        let counted = format!("rate_limit_store_errors_total{{limit=\"{limit}\"}}");
+        assert!(metrics.contains(&counted), "the outage is counted for {limit}");
+    }
 
     let closed = spawn_with(|s| {
         unreachable(s);

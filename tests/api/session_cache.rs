@@ -41,6 +41,8 @@ async fn me_is_answered_from_memory_once_cached_and_a_profile_change_drops_it() 
     assert_eq!(me(&app, &jane.token).await["firstName"], "Jane");
     rename_behind_the_back(&app, &jane.id, "Behind").await;
     assert_eq!(me(&app, &jane.token).await["firstName"], "Jane", "answered from memory, no query");
+    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("session_cache_lookups_total{result=\"hit\"}"), "hits are counted");
 
     let change = json!({ "input": { "firstName": "Janet" } });
     mutate(&app, &jane.token, UPDATE_PROFILE, change).await;
