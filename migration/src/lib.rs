@@ -12,6 +12,7 @@ mod m20261201_000007_session_details;
 mod m20261201_000008_address_book;
 mod m20261201_000009_account_deletion;
 mod m20261201_000010_guest_orders;
+mod m20261204_000011_shop_isolation;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000008_address_book::Migration),
             Box::new(m20261201_000009_account_deletion::Migration),
             Box::new(m20261201_000010_guest_orders::Migration),
+            Box::new(m20261204_000011_shop_isolation::Migration),
         ]
     }
 }

@@ -42,32 +42,8 @@ pub async fn delete_account(
     let now = Utc::now();
     let txn = crate::db::begin_write(&state.db).await?;
     let id = current.id;
-    // Sessions hold the browser and network of each login: deleted, not only revoked. Their
-    // refresh tokens go with them (on delete cascade).
-    session::Entity::delete_many().filter(session::Column::CustomerId.eq(id)).exec(&txn).await?;
-    one_time_token::Entity::delete_many()
-        .filter(one_time_token::Column::CustomerId.eq(id))
-        .exec(&txn)
-        .await?;
-    address::Entity::delete_many().filter(address::Column::CustomerId.eq(id)).exec(&txn).await?;
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::ProjectId.eq(project))
-        .filter(login_failure::Column::EmailNormalized.eq(email))
-        .exec(&txn)
-        .await?;
-    reset_request::Entity::delete_many()
-        .filter(reset_request::Column::ProjectId.eq(project))
-        .filter(reset_request::Column::EmailNormalized.eq(email))
-        .exec(&txn)
-        .await?;
-    // Mail to the address, sent or waiting (a waiting link would point at nothing now).
-    outbox_email::Entity::delete_many()
-        .filter(outbox_email::Column::Recipient.eq(&current.email))
-        .exec(&txn)
-        .await?;
-    // The orders are the shop's records; they stop being this account's.
-    super::orders::release(&txn, id, None).await?;
-
+    // The account row first: its lock orders this after any login holding the row, whose session
+    // is then committed and deleted below, and before any later one, which finds it deleted.
     let name = current.full_name();
     let mut row = current.clone().into_active_model();
     let gone = tombstone(id);
@@ -86,11 +62,36 @@ pub async fn delete_account(
     row.cart_reminder_consent = Set(None);
     row.email_verified_at = Set(None);
     row.status = Set(customer::STATUS_DELETED);
+    row.security_stamp = Set(crate::auth::session::new_stamp());
     row.deleted_at = Set(Some(now));
     row.updated_at = Set(now);
     row.update(&txn).await?;
+    // Sessions hold the browser and network of each login: deleted, not only revoked. Their
+    // refresh tokens go with them (on delete cascade).
+    session::Entity::delete_many().filter(session::Column::CustomerId.eq(id)).exec(&txn).await?;
+    one_time_token::Entity::delete_many()
+        .filter(one_time_token::Column::CustomerId.eq(id))
+        .exec(&txn)
+        .await?;
+    address::Entity::delete_many().filter(address::Column::CustomerId.eq(id)).exec(&txn).await?;
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::ProjectId.eq(project))
+        .filter(login_failure::Column::EmailNormalized.eq(email))
+        .exec(&txn)
+        .await?;
+    reset_request::Entity::delete_many()
+        .filter(reset_request::Column::ProjectId.eq(project))
+        .filter(reset_request::Column::EmailNormalized.eq(email))
+        .exec(&txn)
+        .await?;
+    // This account's mail, sent or waiting (a waiting link would point at nothing now); never
+    // that of another shop's account with the same address.
+    outbox_email::Entity::delete_many().filter(outbox_email::Column::CustomerId.eq(id)).exec(&txn).await?;
+    // The orders are the shop's records; they stop being this account's.
+    super::orders::release(&txn, id, None).await?;
+
     let confirmation = state.mail.compose(&current.email, &Letter::AccountDeleted { name: &name })?;
-    outbox::enqueue(&txn, confirmation, now).await?;
+    outbox::enqueue(&txn, id, confirmation, now).await?;
     txn.commit().await?;
     state.changed(Change::Customer(id)).await;
     state.mail.wake();

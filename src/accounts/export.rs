@@ -251,7 +251,7 @@ pub async fn export_customer(
         })
         .collect();
     let emails = outbox_email::Entity::find()
-        .filter(outbox_email::Column::Recipient.eq(&row.email))
+        .filter(outbox_email::Column::CustomerId.eq(row.id))
         .order_by_asc(outbox_email::Column::Id)
         .all(db)
         .await?

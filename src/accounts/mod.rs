@@ -35,7 +35,7 @@ pub use password_reset::{ResetRequest, forgot_password, reset_password};
 pub use profile::{ProfileChanges, customer_by_id, update_profile};
 pub use projects::{
     NewApiKey, authorize_project, create_api_key, list_api_keys, looks_like_api_key, project_exists,
-    project_of_key, require_api_key, revoke_api_key,
+    project_of_key, require_api_key, revoke_api_key, storefront_project,
 };
 pub use register::{Registration, WebshopDetails, register};
 pub use suspension::set_suspended;
@@ -44,12 +44,12 @@ pub use view::{Customer, Group, Session, Status};
 pub use sessions::{
     logout, logout_everywhere, opaque_token, refresh, refresh_access_token, revoke_session, sessions,
 };
-pub use verification::{resend_verification, verify_email};
+pub use verification::{Verification, resend_verification, verify_email};
 
 use crate::{
     auth::{Authenticated, IssuedToken},
     entity::customer,
-    error::{Error, Result},
+    error::{self, Error, Result},
     state::AppState,
 };
 
@@ -127,7 +127,9 @@ pub struct SignedIn {
 }
 
 /// Opens a session for `customer` inside `txn` (with its first refresh token) and signs an
-/// access token for it. The tokens work once `txn` commits.
+/// access token for it. The tokens work once `txn` commits. `customer` is the row as read before
+/// its credentials were checked: if the account changed since (a new password, a suspension, a
+/// deletion, every session ended), no session opens and the answer is `INVALID_CREDENTIALS`.
 pub(crate) async fn sign_in(
     txn: &sea_orm::DatabaseTransaction,
     state: &AppState,
@@ -135,6 +137,9 @@ pub(crate) async fn sign_in(
     customer: customer::Model,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<SignedIn> {
+    if !crate::auth::session::still_current(txn, &customer).await? {
+        return Err(Error::Invalid(vec![error::FieldError::general(error::Code::InvalidCredentials)]));
+    }
     let session =
         crate::auth::session::open(txn, customer.id, origin, now, state.settings.session_ttl()).await?;
     let refresh_token = crate::auth::refresh::issue(txn, session.id, now).await?;

@@ -105,7 +105,7 @@ async fn queue_reset_link(
     let name = customer.full_name();
     let letter =
         state.mail.compose(&customer.email, &Letter::PasswordReset { name: &name, token: &token })?;
-    outbox::enqueue(txn, letter, now).await
+    outbox::enqueue(txn, customer.id, letter, now).await
 }
 
 /// Sets a new password with a reset token, ends every session, and logs the customer in afresh.
@@ -128,7 +128,10 @@ pub async fn reset_password(
         Some(found) => customer::Entity::find_by_id(found.customer_id).one(&state.db).await?,
         None => None,
     };
-    let guessable = owner.as_ref().map_or([""; 3], |c| [c.email.as_str(), &c.first_name, &c.last_name]);
+    let guessable = owner.as_ref().map_or_else(Default::default, |c| password_policy::Guessable {
+        emails: vec![&c.email],
+        names: vec![(&c.first_name, &c.last_name)],
+    });
     if let Some(weak) = password_policy::weakness(state, Field::Password, password, &guessable).await? {
         checks.refuse(weak);
     }
@@ -151,6 +154,7 @@ pub async fn reset_password(
     let verified_at = customer.email_verified_at.or(proved_address.then_some(now));
     let mut row = customer.into_active_model();
     row.password_hash = Set(password_hash);
+    row.security_stamp = Set(session::new_stamp());
     row.email_verified_at = Set(verified_at);
     row.updated_at = Set(now);
     let customer = row.update(&txn).await?;

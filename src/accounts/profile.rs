@@ -67,14 +67,16 @@ pub async fn update_profile(
         );
     }
     if let Some(new_password) = &changes.new_password {
-        let guessable = [
-            current.email.as_str(),
-            &current.first_name,
-            &current.last_name,
-            changes.email.as_deref().unwrap_or_default(),
-            changes.first_name.as_deref().unwrap_or_default(),
-            changes.last_name.as_deref().unwrap_or_default(),
-        ];
+        let guessable = password_policy::Guessable {
+            emails: vec![&current.email, changes.email.as_deref().unwrap_or_default()],
+            names: vec![
+                (&current.first_name, &current.last_name),
+                (
+                    changes.first_name.as_deref().unwrap_or(&current.first_name),
+                    changes.last_name.as_deref().unwrap_or(&current.last_name),
+                ),
+            ],
+        };
         if let Some(weak) =
             password_policy::weakness(state, Field::NewPassword, new_password, &guessable).await?
         {
@@ -129,6 +131,8 @@ pub async fn update_profile(
     }
     if let Some(hash) = &password_hash {
         row.password_hash = Set(hash.clone());
+        // Logins that checked the old password must not open a session after this commits.
+        row.security_stamp = Set(session::new_stamp());
     }
     if !row.is_changed() {
         return Ok(current.clone().into());
@@ -156,7 +160,7 @@ pub async fn update_profile(
         let notice = state
             .mail
             .compose(&current.email, &Letter::EmailChanged { name: &name, new_email: &updated.email })?;
-        outbox::enqueue(&txn, notice, now).await?;
+        outbox::enqueue(&txn, current.id, notice, now).await?;
     }
     txn.commit().await?;
     state.changed(Change::Customer(current.id)).await;

@@ -112,7 +112,10 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
             checks.password(Field::Password, Some(&input.password), min_length);
         }
     }
-    let guessable = [input.email.as_str(), input.first_name.as_str(), input.last_name.as_str()];
+    let guessable = password_policy::Guessable {
+        emails: vec![&input.email],
+        names: vec![(&input.first_name, &input.last_name)],
+    };
     if let Some(weak) = password_policy::weakness(state, Field::Password, &input.password, &guessable).await?
     {
         checks.refuse(weak);
@@ -166,6 +169,7 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         company: Set(webshop.company),
         tax_number: Set(webshop.tax_number),
         cart_reminder_consent: Set(webshop.cart_reminder_consent.value()),
+        security_stamp: Set(crate::auth::session::new_stamp()),
         ..Default::default()
     }
     .insert(&txn)

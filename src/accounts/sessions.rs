@@ -61,7 +61,11 @@ pub async fn revoke_session(state: &AppState, caller: &Authenticated, id: &str) 
 /// ended.
 pub async fn logout_everywhere(state: &AppState, caller: &Authenticated, keep_current: bool) -> Result<u64> {
     let keep = keep_current.then_some(caller.session_id);
-    let ended = session::revoke_all(&state.db, caller.customer.id, keep, Utc::now()).await?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    // Logins in flight, whose password was checked before this, open no session after it.
+    session::restamp(&txn, caller.customer.id).await?;
+    let ended = session::revoke_all(&txn, caller.customer.id, keep, Utc::now()).await?;
+    txn.commit().await?;
     state.changed(Change::Customer(caller.customer.id)).await;
     Ok(ended)
 }
@@ -69,8 +73,9 @@ pub async fn logout_everywhere(state: &AppState, caller: &Authenticated, keep_cu
 /// Exchanges a refresh token for a new access token and a new refresh token, in one
 /// transaction. No access token is needed: this is how a client gets one back. A refresh token
 /// presented a second time ends its session, so whoever copied it and whoever it was stolen from
-/// both have to log in again.
-pub async fn refresh_access_token(state: &AppState, presented: &str) -> Result<SignedIn> {
+/// both have to log in again. It works only in its own shop, `project_id`: anywhere else it is
+/// unknown, and is neither spent nor counted as reused there.
+pub async fn refresh_access_token(state: &AppState, project_id: i32, presented: &str) -> Result<SignedIn> {
     let invalid = || Error::field(Field::RefreshToken, Code::InvalidToken);
     let presented = presented.trim();
     // A refresh token is 48 characters; anything far longer is not one, and is not hashed.
@@ -79,7 +84,11 @@ pub async fn refresh_access_token(state: &AppState, presented: &str) -> Result<S
     }
     let now = Utc::now();
     let txn = crate::db::begin_write(&state.db).await?;
-    let session_id = match refresh::exchange(&txn, presented, now).await? {
+    let found = refresh::find(&txn, presented).await?.ok_or_else(invalid)?;
+    if session::project_of(&txn, found.session_id).await? != Some(project_id) {
+        return Err(invalid());
+    }
+    let session_id = match refresh::spend(&txn, found, now).await? {
         refresh::Exchange::Spent(session_id) => session_id,
         refresh::Exchange::Reused(session_id) => {
             session::revoke(&txn, session_id, now).await?;
@@ -88,7 +97,6 @@ pub async fn refresh_access_token(state: &AppState, presented: &str) -> Result<S
             tracing::warn!(%session_id, "a spent refresh token was presented again; the session is ended");
             return Err(invalid());
         }
-        refresh::Exchange::Unknown => return Err(invalid()),
     };
     let (customer, session) =
         session::live_with_customer(&txn, session_id, now).await?.ok_or_else(invalid)?;

@@ -29,6 +29,7 @@ pub async fn set_suspended(state: &AppState, project_id: i32, email: &str, suspe
     let id = found.id;
     let mut row = found.into_active_model();
     row.status = Set(if suspended { customer::STATUS_SUSPENDED } else { customer::STATUS_ACTIVE });
+    row.security_stamp = Set(session::new_stamp());
     row.updated_at = Set(now);
     row.update(&txn).await?;
     if suspended {

@@ -225,6 +225,7 @@ mod tests {
             tax_number: None,
             cart_reminder_consent: None,
             deleted_at: None,
+            security_stamp: 0,
         };
         let session = session::Model {
             id: Uuid::new_v4(),

@@ -18,8 +18,6 @@ pub enum Exchange {
     Spent(Uuid),
     /// The token was spent before: someone holds a copy. Its session must end.
     Reused(Uuid),
-    /// No such token.
-    Unknown,
 }
 
 /// A new refresh token for `session_id` (48 random characters); only its hash is stored.
@@ -37,25 +35,35 @@ pub async fn issue<C: ConnectionTrait>(conn: &C, session_id: Uuid, now: DateTime
     Ok(token)
 }
 
-/// Spends `presented`. The spend is a conditional update, so of two requests racing with one
-/// token exactly one spends it and the other is a reuse.
-pub async fn exchange<C: ConnectionTrait>(conn: &C, presented: &str, now: DateTime<Utc>) -> Result<Exchange> {
-    let Some(row) = refresh_token::Entity::find()
+/// A refresh token found by its value, not yet spent by this request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    id: i64,
+    /// The session it belongs to.
+    pub session_id: Uuid,
+}
+
+/// The stored refresh token `presented` is, spent or not.
+pub async fn find<C: ConnectionTrait>(conn: &C, presented: &str) -> Result<Option<Found>> {
+    Ok(refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secret::digest(presented)))
         .one(conn)
         .await?
-    else {
-        return Ok(Exchange::Unknown);
-    };
+        .map(|row| Found { id: row.id, session_id: row.session_id }))
+}
+
+/// Spends `found`. The spend is a conditional update, so of two requests racing with one token
+/// exactly one spends it and the other is a reuse.
+pub async fn spend<C: ConnectionTrait>(conn: &C, found: Found, now: DateTime<Utc>) -> Result<Exchange> {
     let spent = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-        .filter(refresh_token::Column::Id.eq(row.id))
+        .filter(refresh_token::Column::Id.eq(found.id))
         .filter(refresh_token::Column::RotatedAt.is_null())
         .exec(conn)
         .await?;
     Ok(if spent.rows_affected == 1 {
-        Exchange::Spent(row.session_id)
+        Exchange::Spent(found.session_id)
     } else {
-        Exchange::Reused(row.session_id)
+        Exchange::Reused(found.session_id)
     })
 }

@@ -166,6 +166,12 @@ pub async fn live_with_customer<C: ConnectionTrait>(
     Ok(found.and_then(|(session, customer)| Some((customer?, session))))
 }
 
+/// The project of the account session `session_id` belongs to, live or not.
+pub async fn project_of<C: ConnectionTrait>(conn: &C, session_id: Uuid) -> Result<Option<i32>> {
+    let found = session::Entity::find_by_id(session_id).find_also_related(customer::Entity).one(conn).await?;
+    Ok(found.and_then(|(_, customer)| customer).map(|customer| customer.project_id))
+}
+
 /// The newest `limit` sessions of `customer_id` that still work, newest first.
 pub async fn live<C: ConnectionTrait>(
     conn: &C,
@@ -225,7 +231,8 @@ pub async fn revoke_own<C: ConnectionTrait>(
 }
 
 /// Ends every session of `customer_id` except `keep` (all of them when `keep` is `None`); how
-/// many were live.
+/// many were live. Callers ending sessions for the account's safety also give it a
+/// [`new_stamp`], so that logins in flight cannot open one after this.
 pub async fn revoke_all<C: ConnectionTrait>(
     conn: &C,
     customer_id: i64,
@@ -240,4 +247,32 @@ pub async fn revoke_all<C: ConnectionTrait>(
         update = update.filter(session::Column::Id.ne(keep));
     }
     Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// A fresh security stamp: random, so a write based on a stale read of the row can never put an
+/// old value back.
+pub fn new_stamp() -> i64 {
+    use rand::RngExt as _;
+    rand::rng().random()
+}
+
+/// Gives `customer_id` a [`new_stamp`] without otherwise changing the row.
+pub async fn restamp<C: ConnectionTrait>(conn: &C, customer_id: i64) -> Result<()> {
+    customer::Entity::update_many()
+        .col_expr(customer::Column::SecurityStamp, Expr::value(new_stamp()))
+        .filter(customer::Column::Id.eq(customer_id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether `customer` (as read before its password was checked) is still what the database
+/// holds: active, with the same security stamp. Holds a share lock on the row until the
+/// transaction ends (on SQLite the write transaction holds the whole database), so a concurrent
+/// password change either committed before (and this says no) or waits until the session opened
+/// here is committed, and then ends it.
+pub async fn still_current<C: ConnectionTrait>(conn: &C, customer: &customer::Model) -> Result<bool> {
+    use sea_orm::QuerySelect as _;
+    let now = customer::Entity::find_by_id(customer.id).lock_shared().one(conn).await?;
+    Ok(now.is_some_and(|row| row.is_active() && row.security_stamp == customer.security_stamp))
 }

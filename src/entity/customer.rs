@@ -39,6 +39,9 @@ pub struct Model {
     pub cart_reminder_consent: Option<bool>,
     /// When the customer deleted the account; the row is anonymised from then on.
     pub deleted_at: Option<DateTimeUtc>,
+    /// Bumped whenever the account's sessions are ended for its safety; a login opens its
+    /// session only if the stamp it read before checking the password is still current.
+    pub security_stamp: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,8 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// The account the letter is about; `None` for letters queued before this was recorded.
+    pub customer_id: Option<i64>,
     pub recipient: String,
     pub subject: String,
     #[sea_orm(column_type = "Text")]

@@ -10,9 +10,16 @@ use sea_orm::{
 use super::Composed;
 use crate::{entity::outbox_email, error::Result};
 
-/// Queues `email` for delivery as part of whatever `conn`'s transaction commits.
-pub async fn enqueue<C: ConnectionTrait>(conn: &C, email: Composed, now: DateTime<Utc>) -> Result<()> {
+/// Queues `email`, a letter about `customer_id`'s account, for delivery as part of whatever
+/// `conn`'s transaction commits.
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    customer_id: i64,
+    email: Composed,
+    now: DateTime<Utc>,
+) -> Result<()> {
     outbox_email::ActiveModel {
+        customer_id: Set(Some(customer_id)),
         recipient: Set(email.recipient),
         subject: Set(email.subject),
         text_body: Set(email.text),

@@ -247,7 +247,7 @@ async fn a_claim_left_by_a_crashed_worker_lapses_after_the_send_timeout_and_a_ma
         html: "<p>Hello</p>".into(),
     };
     let now = chrono::Utc::now();
-    outbox::enqueue(&app.state.db, letter, now).await.unwrap();
+    outbox::enqueue(&app.state.db, 1, letter, now).await.unwrap();
     // What a worker killed mid-send leaves: a claim as long as one send may take, plus the margin.
     let claim = chrono::Duration::from_std(app.state.mail.send_timeout() + worker::CLAIM_MARGIN).unwrap();
     outbox_email::Entity::update_many()
