@@ -269,6 +269,9 @@ pub enum Error {
     /// No valid session.
     #[error("not logged in")]
     Unauthenticated,
+    /// The shop requires its project API key, and the call presented none.
+    #[error("the shop's API key is required")]
+    ApiKeyRequired,
     /// Logged in, but the thing is not theirs.
     #[error("forbidden")]
     Forbidden,
@@ -320,6 +323,7 @@ impl Error {
             Error::Invalid(_) => "BAD_USER_INPUT",
             Error::BadRequest(_) => "BAD_REQUEST",
             Error::Unauthenticated => "UNAUTHENTICATED",
+            Error::ApiKeyRequired => "API_KEY_REQUIRED",
             Error::Forbidden => "FORBIDDEN",
             Error::EmailNotVerified => "EMAIL_NOT_VERIFIED",
             Error::RateLimited(_) => "RATE_LIMITED",
@@ -333,7 +337,7 @@ impl Error {
         match self {
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Error::Unauthenticated | Error::ApiKeyRequired => StatusCode::UNAUTHORIZED,
             Error::Forbidden | Error::EmailNotVerified => StatusCode::FORBIDDEN,
             Error::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -356,6 +360,9 @@ impl Error {
             Error::Invalid(errors) => errors.first().map(FieldError::message).unwrap_or_default(),
             Error::BadRequest(what) => what.clone(),
             Error::Unauthenticated => "You must be logged in.".to_owned(),
+            Error::ApiKeyRequired => "This shop requires its API key: send it in the X-Project-Key header \
+                                      (or as the bearer token of a call without a customer token)."
+                .to_owned(),
             Error::Forbidden => "You are not allowed to access this.".to_owned(),
             Error::EmailNotVerified => "Please verify your email address first.".to_owned(),
             Error::RateLimited(after) => {

@@ -104,10 +104,10 @@ pub async fn project_of_key(state: &AppState, presented: Option<&str>) -> Result
 }
 
 /// Admits a storefront call to `project_id`. A revoked key is always refused; a project that has
-/// had a key requires an active one (revoking the last key does not reopen it). A project that
-/// never had a key accepts every caller, whatever bearer it sends (the webshop document's own
-/// example sends a placeholder), so the default set-up works out of the box. `Invalid`
-/// `project_id` when the project does not exist.
+/// had a key requires an active one (revoking the last key does not reopen it): without one the
+/// call is `ApiKeyRequired`. A project that never had a key accepts every caller, whatever bearer
+/// it sends (the webshop document's own example sends a placeholder), so the default set-up
+/// works out of the box. `Invalid` `project_id` when the project does not exist.
 pub async fn authorize_project(state: &AppState, project_id: i32, presented: Option<&str>) -> Result<()> {
     let project = project::Entity::find_by_id(project_id)
         .one(&state.db)
@@ -127,7 +127,20 @@ pub async fn authorize_project(state: &AppState, project_id: i32, presented: Opt
     match key {
         Some(key) if key.revoked_at.is_none() => Ok(()),
         Some(_revoked) => Err(Error::Unauthenticated),
-        None if project.requires_api_key => Err(Error::Unauthenticated),
+        None if presented.is_some() && project.requires_api_key => Err(Error::Unauthenticated),
+        None if project.requires_api_key => Err(Error::ApiKeyRequired),
         None => Ok(()),
     }
+}
+
+/// The project a storefront call without a customer token is for (registering, logging in,
+/// asking for a reset link), on every door: the project of the active key `presented`, or
+/// without one the default project, which may require a key (`ApiKeyRequired`). A key that is
+/// unknown, revoked or malformed is `Unauthenticated`, never another shop.
+pub async fn storefront_project(state: &AppState, presented: Option<&str>) -> Result<i32> {
+    if presented.is_some() {
+        return project_of_key(state, presented).await;
+    }
+    authorize_project(state, super::DEFAULT_PROJECT_ID, None).await?;
+    Ok(super::DEFAULT_PROJECT_ID)
 }

@@ -29,11 +29,37 @@ pub(crate) async fn send_link<C: ConnectionTrait>(
             .await?;
     let name = customer.full_name();
     let letter = state.mail.compose(&customer.email, &Letter::VerifyEmail { name: &name, token: &token })?;
-    outbox::enqueue(conn, letter, now).await
+    outbox::enqueue(conn, customer.id, letter, now).await
+}
+
+/// What following a verification link proved, and what the one following it may see.
+#[derive(Debug, Clone)]
+pub struct Verification {
+    /// When the address was verified.
+    pub email_verified_at: DateTime<Utc>,
+    /// The account, only for a request from that account's own session: a link proves a
+    /// mailbox, not a login, and a forwarded, shared or mistyped one must not show its reader
+    /// the account's addresses, phone or sessions.
+    pub customer: Option<super::Customer>,
+}
+
+impl Verification {
+    fn seen_by(customer: customer::Model, viewer: Option<&Authenticated>) -> Self {
+        let own = viewer.is_some_and(|v| v.customer.id == customer.id);
+        Self {
+            email_verified_at: customer.email_verified_at.unwrap_or(customer.updated_at),
+            customer: own.then(|| customer.into()),
+        }
+    }
 }
 
 /// Marks the address the token was sent to as verified, if it is still the account's address.
-pub async fn verify_email(state: &AppState, token: &str) -> Result<super::Customer> {
+/// `viewer` is the session the request carries, if any.
+pub async fn verify_email(
+    state: &AppState,
+    token: &str,
+    viewer: Option<&Authenticated>,
+) -> Result<Verification> {
     let invalid = || Error::field(Field::Token, Code::InvalidToken);
     let now = Utc::now();
     let txn = crate::db::begin_write(&state.db).await?;
@@ -45,7 +71,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<super::Custom
         .ok_or_else(invalid)?;
     if customer.email_verified_at.is_some() {
         txn.commit().await?;
-        return Ok(customer.into());
+        return Ok(Verification::seen_by(customer, viewer));
     }
     let mut row = customer.into_active_model();
     row.email_verified_at = Set(Some(now));
@@ -53,7 +79,7 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<super::Custom
     let customer = row.update(&txn).await?;
     txn.commit().await?;
     state.changed(Change::Customer(customer.id)).await;
-    Ok(customer.into())
+    Ok(Verification::seen_by(customer, viewer))
 }
 
 /// Sends the caller a new verification link (the old one stops working); nothing when already

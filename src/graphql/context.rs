@@ -18,13 +18,16 @@ pub struct Credentials(pub Option<String>);
 /// bearer of a call without a customer token), resolved at most once per request.
 pub struct Storefront {
     key: Option<String>,
+    /// The key's project, or the default one without a key.
     project: tokio::sync::OnceCell<i32>,
+    /// The project admitted for operations without a customer, the key requirement checked.
+    admitted: tokio::sync::OnceCell<i32>,
 }
 
 impl Storefront {
     /// The storefront of a request presenting `key`, if any.
     pub fn new(key: Option<String>) -> Self {
-        Self { key, project: tokio::sync::OnceCell::new() }
+        Self { key, project: tokio::sync::OnceCell::new(), admitted: tokio::sync::OnceCell::new() }
     }
 
     /// The project API key presented, if any.
@@ -34,7 +37,7 @@ impl Storefront {
 }
 
 /// The project the request is scoped to: its key's, or the default project without one.
-async fn project(ctx: &Context<'_>) -> Result<i32, Error> {
+pub async fn project(ctx: &Context<'_>) -> Result<i32, Error> {
     let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
     let Some(storefront) = ctx.data_opt::<Storefront>() else { return Ok(accounts::DEFAULT_PROJECT_ID) };
     storefront
@@ -48,15 +51,15 @@ async fn project(ctx: &Context<'_>) -> Result<i32, Error> {
 /// admitted as the webshop path admits it: a project that requires a key gets one.
 pub async fn shop(ctx: &Context<'_>) -> async_graphql::Result<i32> {
     let admitted = async {
-        let project = project(ctx).await?;
-        let key = ctx.data_opt::<Storefront>().and_then(|s| s.key.as_deref());
         let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
-        accounts::authorize_project(state, project, key).await.map_err(|e| match e {
-            // The key was found valid above; a project it cannot open is a wrong key.
-            Error::Invalid(_) => Error::Unauthenticated,
-            other => other,
-        })?;
-        Ok::<_, Error>(project)
+        let Some(storefront) = ctx.data_opt::<Storefront>() else {
+            return accounts::storefront_project(state, None).await;
+        };
+        storefront
+            .admitted
+            .get_or_try_init(|| accounts::storefront_project(state, storefront.key.as_deref()))
+            .await
+            .copied()
     };
     admitted.await.map_err(top_level)
 }
@@ -103,6 +106,11 @@ pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
 /// The caller, or `UNAUTHENTICATED`.
 pub async fn require_caller(ctx: &Context<'_>) -> async_graphql::Result<Authenticated> {
     caller(ctx).await.and_then(|c| c.ok_or(Error::Unauthenticated)).map_err(top_level)
+}
+
+/// The session the request carries, verified address or not; `None` without a valid token.
+pub async fn optional_session(ctx: &Context<'_>) -> async_graphql::Result<Option<Authenticated>> {
+    session_of(ctx).await.map_err(top_level)
 }
 
 /// The caller even with an unverified address: for verifying, resending the link and logging out.

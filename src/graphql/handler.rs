@@ -128,8 +128,9 @@ fn is_request_error(response: &async_graphql::Response) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
-/// What an operation is called in the metrics: the root fields it selects (`me`, `login`),
-/// which the schema bounds, rather than the client's operation name, which nobody bounds.
+/// What an operation is called in the metrics: the root field it selects (`me`, `login`), which
+/// the schema bounds, rather than the client's operation name, which nobody bounds; `multiple`
+/// for several (their combinations would multiply the series).
 fn operation_label(document: &ExecutableDocument, name: Option<&str>) -> (String, &'static str) {
     let operation = match &document.operations {
         DocumentOperations::Single(op) => Some(&op.node),
@@ -158,10 +159,10 @@ fn operation_label(document: &ExecutableDocument, name: Option<&str>) -> (String
         .collect();
     fields.sort_unstable();
     fields.dedup();
-    let label = match fields.len() {
-        0 => "fragments".to_owned(),
-        1..=3 => fields.join(","),
-        _ => "many".to_owned(),
+    let label = match fields.as_slice() {
+        [] => "fragments".to_owned(),
+        [field] => (*field).to_owned(),
+        _ => "multiple".to_owned(),
     };
     (label, kind)
 }
@@ -277,6 +278,11 @@ async fn graphql_post(
             "POST bodies must be application/json.",
         );
     }
+    // In cookie mode a browser sends the refresh cookie with whatever a page posts, and a login
+    // sets one: a page of a foreign origin must not drive either (login CSRF).
+    if doors.state.settings.refresh_token_cookie && foreign_page(&doors.state, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "FORBIDDEN", "Requests from this origin are not accepted.");
+    }
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return refuse(StatusCode::BAD_REQUEST, "BATCH_NOT_SUPPORTED", "Batch requests are not supported.");
     }
@@ -294,6 +300,14 @@ async fn graphql_post(
             &format!("The body is not a GraphQL request: {err}"),
         ),
     }
+}
+
+/// Whether the request names an `Origin` that is neither `PUBLIC_URL`'s nor a storefront's.
+/// Requests without one (server-side clients, same-origin navigation) are not pages of another site.
+fn foreign_page(state: &AppState, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ORIGIN)
+        .is_some_and(|origin| origin.to_str().map_or(true, |o| !state.page_origins.iter().any(|p| p == o)))
 }
 
 /// Why a GET's query string carries no usable request.

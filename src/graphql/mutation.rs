@@ -4,7 +4,7 @@ use async_graphql::{Context, MergedObject, Object};
 
 use super::{
     addresses::AddressMutation,
-    context::{origin, payload, require_caller, require_session, shop, state, top_level},
+    context::{optional_session, origin, payload, require_caller, require_session, shop, state, top_level},
     orders::OrderMutation,
     sessions::{SessionMutation, hand_over},
     types::{
@@ -162,9 +162,15 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(secret)] token: String,
     ) -> async_graphql::Result<VerifyEmailPayload> {
-        let result = accounts::verify_email(state(ctx)?, &token)
-            .await
-            .map(|c| VerifyEmailPayload { customer: Some(Customer::new(c, None)), errors: Vec::new() });
+        let viewer = optional_session(ctx).await?;
+        let result = accounts::verify_email(state(ctx)?, &token, viewer.as_ref()).await.map(|verified| {
+            VerifyEmailPayload {
+                success: true,
+                email_verified_at: Some(verified.email_verified_at),
+                customer: verified.customer.map(|c| Customer::new(c, viewer.as_ref().map(|v| v.session_id))),
+                errors: Vec::new(),
+            }
+        });
         payload(result)
     }
 

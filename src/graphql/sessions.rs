@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{
-    context::{RefreshCookie, payload, require_caller, state, top_level},
+    context::{RefreshCookie, payload, project, require_caller, state, top_level},
     types::{UserError, payload},
 };
 use crate::accounts;
@@ -144,7 +144,9 @@ impl SessionMutation {
             (true, Some(RefreshCookie(Some(cookie)))) => cookie.clone(),
             _ => refresh_token,
         };
-        let refreshed = match accounts::refresh_access_token(state(ctx)?, &presented).await {
+        // A wrong or revoked shop key is refused; the token works only in the key's shop.
+        let project = project(ctx).await.map_err(top_level)?;
+        let refreshed = match accounts::refresh_access_token(state(ctx)?, project, &presented).await {
             Ok(refreshed) => refreshed,
             Err(err) => return payload(Err(err)),
         };

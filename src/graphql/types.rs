@@ -306,10 +306,16 @@ pub struct ResetPasswordPayload {
     pub errors: Vec<UserError>,
 }
 
-/// Result of `verifyEmail`.
+/// Result of `verifyEmail`. A link proves a mailbox, not a login: the customer is shown only to
+/// a request from that customer's own session.
 #[derive(SimpleObject, Default)]
 pub struct VerifyEmailPayload {
-    /// The customer, now with `emailVerifiedAt`.
+    /// True once the address is verified.
+    pub success: bool,
+    /// When the address was verified.
+    pub email_verified_at: Option<DateTime<Utc>>,
+    /// The customer, now with `emailVerifiedAt`; null unless the request carries that
+    /// customer's own token (a forwarded link must not show its reader the account).
     pub customer: Option<Customer>,
     /// Why verification was refused.
     pub errors: Vec<UserError>,

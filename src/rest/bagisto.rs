@@ -13,11 +13,10 @@ use serde::Serialize;
 use super::{
     Bagisto, Fields, SESSION_COOKIE, credential,
     openapi::{self, BagistoFailure, CustomerData, LoginAnswer, LoginToken, Message, ProfileAnswer},
+    storefront_key,
 };
 use crate::{
-    accounts::{
-        self, Customer, DEFAULT_PROJECT_ID, Gender, Given, Origin, ProfileChanges, Registration, ResetRequest,
-    },
+    accounts::{self, Customer, Gender, Given, Origin, ProfileChanges, Registration, ResetRequest},
     auth::{Authenticated, Password},
     error::Error,
     state::AppState,
@@ -127,15 +126,18 @@ async fn caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Auth
     responses(
         (status = 200, description = "Account created", body = openapi::Message),
         (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 401, description = "A wrong or revoked project API key, or none where the shop requires one", body = openapi::BagistoFailure),
         (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ),
-    security(()))]
+    security((), ("shop_key" = []), ("project_key" = [])))]
 pub(super) async fn register(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
+    let project = accounts::storefront_project(&state, storefront_key(&headers).as_deref()).await?;
     let registration = Registration {
         email: fields.text("email").unwrap_or_default(),
         first_name: fields.text("first_name").unwrap_or_default(),
@@ -145,7 +147,7 @@ pub(super) async fn register(
         phone: fields.text("phone"),
         gender: Given::from_text(fields.text("gender").as_deref(), Gender::parse),
         date_of_birth: Given::from_text(fields.text("date_of_birth").as_deref(), accounts::parse_date),
-        ..Registration::new(DEFAULT_PROJECT_ID)
+        ..Registration::new(project)
     };
     accounts::register(&state, &origin, registration).await?;
     Ok(Json(Message::new("Your account has been created successfully.")).into_response())
@@ -157,16 +159,18 @@ pub(super) async fn register(
     responses(
         (status = 200, description = "Account created", body = openapi::Message),
         (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 401, description = "A wrong or revoked project API key, or none where the shop requires one", body = openapi::BagistoFailure),
         (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ),
-    security(()))]
+    security((), ("shop_key" = []), ("project_key" = [])))]
 pub(super) async fn register_unversioned(
     state: State<AppState>,
     origin: Extension<Origin>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
-    register(state, origin, fields).await
+    register(state, origin, headers, fields).await
 }
 
 /// Logs in: a JWT with `?token=true` (JWT guard), otherwise a session cookie (cookie guard).
@@ -176,21 +180,23 @@ pub(super) async fn register_unversioned(
     responses(
         (status = 200, description = "Logged in", body = openapi::LoginAnswer),
         (status = 400, description = "Malformed body", body = openapi::Message),
-        (status = 401, description = "Wrong credentials", body = openapi::BagistoFailure),
+        (status = 401, description = "Wrong credentials; a wrong or revoked project API key, or none where the shop requires one", body = openapi::BagistoFailure),
         (status = 422, description = "Missing fields", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ),
-    security(()))]
+    security((), ("shop_key" = []), ("project_key" = [])))]
 pub(super) async fn login(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
+    let project = accounts::storefront_project(&state, storefront_key(&headers).as_deref()).await?;
     // `?token=true` selects the JWT guard; without it, the cookie guard.
     let jwt_guard = fields.text("token").is_some_and(|t| matches!(t.as_str(), "true" | "1"));
     let email = fields.text("email").unwrap_or_default();
     let password = Password::new(fields.text("password").unwrap_or_default());
-    let signed_in = accounts::login(&state, &origin, DEFAULT_PROJECT_ID, &email, &password).await?;
+    let signed_in = accounts::login(&state, &origin, project, &email, &password).await?;
     let data = shape(&state, signed_in.customer).await?;
     let message = "Logged in successfully.".to_owned();
     if jwt_guard {
@@ -224,7 +230,7 @@ fn set_cookie(response: &mut Response, state: &AppState, value: &str, max_age: u
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ),
-    security(("bearer" = []), ("cookie" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("bearer" = [], "shop_key" = []), ("cookie" = [], "shop_key" = [])))]
 pub(super) async fn me(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -245,7 +251,7 @@ pub(super) async fn me(
         (status = 404, description = "Not a number", body = openapi::Message),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ),
-    security(("bearer" = []), ("cookie" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("bearer" = [], "shop_key" = []), ("cookie" = [], "shop_key" = [])))]
 pub(super) async fn customer_by_id(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -270,7 +276,7 @@ pub(super) async fn customer_by_id(
         (status = 422, description = "Validation failed", body = openapi::ValidationErrors),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ),
-    security(("bearer" = []), ("cookie" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("bearer" = [], "shop_key" = []), ("cookie" = [], "shop_key" = [])))]
 pub(super) async fn update_profile(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
@@ -311,7 +317,7 @@ pub(super) async fn update_profile(
         (status = 422, description = "Current password missing or wrong", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ),
-    security(("bearer" = []), ("cookie" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("bearer" = [], "shop_key" = []), ("cookie" = [], "shop_key" = [])))]
 pub(super) async fn delete_account(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
@@ -334,7 +340,7 @@ pub(super) async fn delete_account(
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ),
-    security(("bearer" = []), ("cookie" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("bearer" = [], "shop_key" = []), ("cookie" = [], "shop_key" = [])))]
 pub(super) async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -354,7 +360,7 @@ pub(super) async fn logout(
         (status = 401, description = "Not logged in", body = openapi::BagistoFailure),
         (status = 429, description = "Too many requests", body = openapi::BagistoFailure),
     ),
-    security(("bearer" = []), ("cookie" = [])))]
+    security(("bearer" = []), ("cookie" = []), ("bearer" = [], "shop_key" = []), ("cookie" = [], "shop_key" = [])))]
 pub(super) async fn logout_post(
     state: State<AppState>,
     headers: HeaderMap,
@@ -369,17 +375,20 @@ pub(super) async fn logout_post(
     responses(
         (status = 200, description = "Sent (or nothing to send: the answer is the same)", body = openapi::Message),
         (status = 400, description = "Malformed body", body = openapi::Message),
+        (status = 401, description = "A wrong or revoked project API key, or none where the shop requires one", body = openapi::BagistoFailure),
         (status = 422, description = "Malformed email, or an unknown one with LEGACY_REVEAL_UNKNOWN_EMAIL", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ),
-    security(()))]
+    security((), ("shop_key" = []), ("project_key" = [])))]
 pub(super) async fn forgot_password(
     State(state): State<AppState>,
     Extension(origin): Extension<Origin>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
+    let project = accounts::storefront_project(&state, storefront_key(&headers).as_deref()).await?;
     let email = fields.text("email").unwrap_or_default();
-    let request = accounts::forgot_password(&state, &origin, DEFAULT_PROJECT_ID, &email).await?;
+    let request = accounts::forgot_password(&state, &origin, project, &email).await?;
     Ok(match request {
         ResetRequest::UnknownEmail if state.settings.legacy_reveal_unknown_email => {
             let refusal =
@@ -395,14 +404,16 @@ pub(super) async fn forgot_password(
     params(("email" = String, Query, description = "The account's email")),
     responses(
         (status = 200, description = "Sent (or nothing to send: the answer is the same)", body = openapi::Message),
+        (status = 401, description = "A wrong or revoked project API key, or none where the shop requires one", body = openapi::BagistoFailure),
         (status = 422, description = "Malformed email, or an unknown one with LEGACY_REVEAL_UNKNOWN_EMAIL", body = openapi::ValidationErrors),
         (status = 429, description = "Too many attempts", body = openapi::BagistoFailure),
     ),
-    security(()))]
+    security((), ("shop_key" = []), ("project_key" = [])))]
 pub(super) async fn forgot_password_get(
     state: State<AppState>,
     origin: Extension<Origin>,
+    headers: HeaderMap,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
-    forgot_password(state, origin, fields).await
+    forgot_password(state, origin, headers, fields).await
 }

@@ -46,6 +46,16 @@ pub fn credential(headers: &HeaderMap, uri: &Uri) -> Option<String> {
         .or_else(|| cookie(headers, SESSION_COOKIE))
 }
 
+/// The project API key a legacy call presents: `X-Project-Key`, or a bearer of the key's shape
+/// (`<id>|<secret>`) on a call that carries no customer token.
+pub fn storefront_key(headers: &HeaderMap) -> Option<String> {
+    let header = headers.get("x-project-key").and_then(|v| v.to_str().ok()).map(str::trim);
+    header
+        .filter(|key| !key.is_empty())
+        .map(str::to_owned)
+        .or_else(|| bearer_token(headers).filter(|token| crate::accounts::looks_like_api_key(token)))
+}
+
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     let jar = axum_extra::extract::cookie::CookieJar::from_headers(headers);
     jar.get(name).map(|cookie| cookie.value().to_owned()).filter(|value| !value.is_empty())

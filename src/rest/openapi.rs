@@ -246,7 +246,8 @@ pub struct WebshopCreated {
 }
 
 /// The credentials the paths take: a JWT or an opaque session token as a bearer, the session
-/// cookie of Bagisto's cookie guard, and a shop's project API key on the webshop path.
+/// cookie of Bagisto's cookie guard, and a shop's project API key: as the bearer of a call
+/// without a customer token, or in `X-Project-Key`.
 struct Credentials;
 
 impl Modify for Credentials {
@@ -264,6 +265,13 @@ impl Modify for Credentials {
         components.add_security_scheme(
             "cookie",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(SESSION_COOKIE))),
+        );
+        components.add_security_scheme(
+            "shop_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-Project-Key",
+                "The shop's project API key, <id>|<secret>; without one, calls serve the default shop",
+            ))),
         );
         components.add_security_scheme(
             "project_key",

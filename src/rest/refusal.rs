@@ -85,7 +85,10 @@ impl IntoResponse for Bagisto {
                 (err.status(), Value::Object(laravel::errors_body(errors, bagisto_name)))
             }
             Error::BadRequest(what) => (err.status(), json!({ "message": what })),
-            Error::Unauthenticated => (err.status(), json!({ "error": "Unauthenticated" })),
+            // The legacy wording, whatever the credential missing: a customer's or the shop's.
+            Error::Unauthenticated | Error::ApiKeyRequired => {
+                (err.status(), json!({ "error": "Unauthenticated" }))
+            }
             Error::Forbidden => (err.status(), json!({ "message": "Invalid Request." })),
             Error::EmailNotVerified => (err.status(), json!({ "error": VERIFY_FIRST })),
             Error::RateLimited(_) => (err.status(), json!({ "error": "Too Many Attempts." })),
@@ -112,7 +115,7 @@ impl IntoResponse for Webshop {
             }
             Error::BadRequest(what) => (err.status(), refusal(what)),
             // The webshop API knows one answer for a caller it will not serve.
-            Error::Unauthenticated | Error::Forbidden => {
+            Error::Unauthenticated | Error::ApiKeyRequired | Error::Forbidden => {
                 (StatusCode::UNAUTHORIZED, refusal("Unauthenticated."))
             }
             Error::EmailNotVerified => (err.status(), refusal(&err.message())),

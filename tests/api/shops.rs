@@ -136,7 +136,7 @@ async fn a_default_shop_that_requires_a_key_requires_it_on_graphql_too() {
     let app = spawn().await;
     let key = accounts::create_api_key(&app.state.db, 1, "storefront").await.unwrap().key;
     let answer = app.gql(REGISTER, registration("jane@example.com")).await;
-    assert_eq!(top_level_code(&answer), Some("UNAUTHENTICATED"), "{answer}");
+    assert_eq!(top_level_code(&answer), Some("API_KEY_REQUIRED"), "{answer}");
     let answer = gql_in_shop(&app, Some(&key), None, REGISTER, registration("jane@example.com")).await;
     assert_eq!(answer["data"]["register"]["errors"], json!([]));
     let token = answer["data"]["register"]["token"].as_str().unwrap();
