@@ -1,7 +1,7 @@
 //! Guest orders: reported by a shop's checkout, linked to the account with the same address in
 //! the background, shown to the customer only once the address is proven theirs.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound as _, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Set, SqlErr, sea_query::Expr,
@@ -18,6 +18,17 @@ use crate::{
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 /// Digits before the decimal point a total may have.
 const MAX_WHOLE_DIGITS: usize = 12;
+/// Fraction digits a total may have in a currency without minor units (gold, SDRs): ISO 4217
+/// gives none, and precious metals are traded to four decimals at most; six leaves room.
+const MAX_FRACTION_DIGITS: u16 = 6;
+/// Codes ISO 4217 assigns to no money: XXX ("no currency") and XTS (reserved for testing).
+const NOT_MONEY: [&str; 2] = ["XXX", "XTS"];
+/// The earliest a guest order may have been placed: anything before is a typo or a default
+/// value (`0001-01-01`), not an order this shop took.
+const EARLIEST_ORDER: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(2000, 1, 1) {
+    Some(date) => date,
+    None => chrono::NaiveDate::MIN,
+};
 
 /// A guest order as the checkout reports it.
 #[derive(Debug, Clone, Default)]
@@ -68,11 +79,13 @@ fn currency(checks: &mut Checks, raw: &str) -> Option<iso_currency::Currency> {
         return checks.refuse_none(FieldError::new(Field::Currency, Code::Required));
     }
     iso_currency::Currency::from_code(&code)
-        .filter(|c| c.is_superseded().is_none())
+        .filter(|c| c.is_superseded().is_none() && !NOT_MONEY.contains(&c.code()))
         .or_else(|| checks.refuse_none(FieldError::new(Field::Currency, Code::Invalid)))
 }
 
-/// `raw` as a non-negative decimal with at most `minor_units` fraction digits: `19.99`, `0`, `5.5`.
+/// `raw` as a non-negative decimal with at most `minor_units` fraction digits (at most
+/// [`MAX_FRACTION_DIGITS`] for a currency without minor units): `19.99`, `0`, `5.5`. Longer is
+/// refused, never rounded: a total is the shop's record.
 fn total(checks: &mut Checks, raw: &str, minor_units: Option<u16>) -> Option<String> {
     let text = raw.trim();
     if text.is_empty() {
@@ -86,7 +99,7 @@ fn total(checks: &mut Checks, raw: &str, minor_units: Option<u16>) -> Option<Str
         && (whole == "0" || !whole.starts_with('0'))
         && digits(fraction)
         && !(text.contains('.') && fraction.is_empty())
-        && minor_units.is_none_or(|units| fraction.len() <= usize::from(units));
+        && fraction.len() <= usize::from(minor_units.unwrap_or(MAX_FRACTION_DIGITS));
     if well_formed {
         Some(text.to_owned())
     } else {
@@ -104,16 +117,20 @@ pub async fn record_guest_order(
     api_key: Option<&str>,
     input: GuestOrderInput,
 ) -> Result<Order> {
-    let project_id = super::project_of_key(state, Some(api_key.ok_or(Error::Unauthenticated)?)).await?;
+    let project_id = super::project_of_key(state, Some(api_key.ok_or(Error::ApiKeyRequired)?)).await?;
     let now = Utc::now();
     let mut checks = Checks::default();
     let reference = checks.text(Field::Reference, &input.reference);
     let email = checks.email(Field::Email, &input.email);
     let currency = currency(&mut checks, &input.currency);
     let total = total(&mut checks, &input.total, currency.and_then(|c| c.exponent()));
-    let placed_at = match input.placed_at {
-        Given::Value(at) if at <= now + CLOCK_SKEW => Some(at),
-        Given::Missing => checks.refuse_none(FieldError::new(Field::PlacedAt, Code::Required)),
+    // Kept to the microsecond, as PostgreSQL stores it: a retry then compares equal to what was
+    // recorded on either database, and is the idempotent replay it is meant to be.
+    let placed_at = match input.placed_at.value().map(|at| at.trunc_subsecs(6)) {
+        Some(at) if at <= now + CLOCK_SKEW && at.date_naive() >= EARLIEST_ORDER => Some(at),
+        None if input.placed_at == Given::Missing => {
+            checks.refuse_none(FieldError::new(Field::PlacedAt, Code::Required))
+        }
         _ => checks.refuse_none(FieldError::new(Field::PlacedAt, Code::Invalid)),
     };
     checks.finish()?;

@@ -38,6 +38,40 @@ fn is_plain_address(address: &str) -> bool {
         && address.parse::<lettre::Address>().is_ok()
 }
 
+/// Whether `value` holds a character that changes how text looks without being seen: bidi
+/// controls (which reorder what follows: "Main St 12" can read as "21 tS niaM") and zero-width
+/// or invisible characters (which make two different strings print alike on a packing slip).
+/// The zero-width joiner and non-joiner shape scripts that need them (Persian, the Indic
+/// scripts): between two letters of such a script they are kept.
+fn has_invisible(value: &str) -> bool {
+    let chars: Vec<char> = value.chars().collect();
+    let joins_script = |c: Option<&char>| c.is_some_and(|c| c.is_alphabetic() && u32::from(*c) >= 0x0590);
+    chars.iter().enumerate().any(|(i, c)| match c {
+        '\u{200C}' | '\u{200D}' => {
+            !(i > 0 && joins_script(chars.get(i - 1)) && joins_script(chars.get(i + 1)))
+        }
+        '\u{00AD}'
+        | '\u{034F}'
+        | '\u{061C}'
+        | '\u{115F}'
+        | '\u{1160}'
+        | '\u{17B4}'
+        | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}'
+        | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}'
+        | '\u{FFA0}'
+        | '\u{FFF9}'..='\u{FFFB}' => true,
+        _ => false,
+    })
+}
+
 /// Collects every field error of one request.
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);
@@ -106,7 +140,7 @@ impl Checks {
         if value.chars().count() > MAX_TEXT {
             self.refuse(FieldError::length(field, Code::TooLong, MAX_TEXT));
             None
-        } else if value.chars().any(char::is_control) {
+        } else if value.chars().any(char::is_control) || has_invisible(value) {
             self.refuse(FieldError::new(field, Code::Invalid));
             None
         } else {
@@ -313,6 +347,26 @@ mod tests {
         assert_eq!(checks.login_email(Field::Email, &dotted), None);
         let Err(Error::Invalid(errors)) = checks.finish() else { panic!("expected a refusal") };
         assert_eq!(errors, vec![FieldError::length(Field::Email, Code::TooLong, MAX_TEXT)]);
+    }
+
+    #[test]
+    fn bidi_controls_and_invisible_characters_are_refused_in_text() {
+        for bad in [
+            "Main St\u{202E}21",
+            "Jane\u{200B}",
+            "Ja\u{200D}ne",
+            "\u{2066}Doe\u{2069}",
+            "A\u{FEFF}B",
+            "Jo\u{00AD}hn",
+        ] {
+            let mut checks = Checks::default();
+            assert_eq!(checks.text(Field::Street, bad), None, "{bad:?}");
+        }
+        for good in ["Zoë O'Brien-Smith", "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}", "José"]
+        {
+            let mut checks = Checks::default();
+            assert!(checks.text(Field::FirstName, good).is_some(), "{good:?}");
+        }
     }
 
     #[test]

@@ -19,19 +19,31 @@ pub const T_COST: u32 = 2;
 /// Lanes.
 pub const P_COST: u32 = 1;
 
-/// A password as received: redacted in `Debug`, zeroized on drop.
+/// A password as received, normalised to Unicode NFKC (NIST SP 800-63B §5.1.1.2): the same
+/// password typed on another keyboard or platform (composed or decomposed accents, full-width
+/// letters) is the same password, and is judged and hashed as such. Redacted in `Debug`,
+/// zeroized on drop.
 #[derive(Clone, Debug)]
-pub struct Password(SecretString);
+pub struct Password {
+    normalized: SecretString,
+    /// The characters as received, when normalising changed them: a hash stored before
+    /// passwords were normalised may have been made of this form.
+    as_received: Option<SecretString>,
+}
 
 impl Password {
     /// Wraps a password received from a client.
     pub fn new(raw: impl Into<String>) -> Self {
-        Self(SecretString::from(raw.into()))
+        use unicode_normalization::UnicodeNormalization as _;
+        let raw = zeroize::Zeroizing::new(raw.into());
+        let normalized: String = raw.nfkc().collect();
+        let as_received = (normalized != *raw).then(|| SecretString::from(raw.as_str()));
+        Self { normalized: SecretString::from(normalized), as_received }
     }
 
-    /// The characters, for validation and hashing only.
+    /// The normalised characters, for validation and hashing only.
     pub fn expose(&self) -> &str {
-        self.0.expose_secret()
+        self.normalized.expose_secret()
     }
 }
 
@@ -138,11 +150,23 @@ impl PasswordHasher {
     }
 
     /// Whether `password` matches `stored`; with no stored hash, spends the same work and says no.
+    ///
+    /// A password that normalising changed is also tried as received, for hashes stored before
+    /// passwords were normalised; that second run happens whether or not the account exists, so
+    /// it tells nothing about which addresses have one.
     pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<bool> {
         let password = password.clone();
         let known = stored.is_some();
         let hash = stored.unwrap_or(&self.decoy_hash).to_owned();
-        self.run(move |engine| Ok(engine.verify(password.expose().as_bytes(), &hash) && known)).await
+        self.run(move |engine| {
+            let matches = engine.verify(password.expose().as_bytes(), &hash)
+                || password
+                    .as_received
+                    .as_ref()
+                    .is_some_and(|raw| engine.verify(raw.expose_secret().as_bytes(), &hash));
+            Ok(matches && known)
+        })
+        .await
     }
 
     async fn run<T: Send + 'static>(
@@ -221,6 +245,30 @@ mod tests {
         let hasher = PasswordHasher::new(1)?;
         let decoy = Password::new("decoy password for unknown accounts");
         assert!(!hasher.verify(&decoy, None).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_password_typed_composed_or_decomposed_or_full_width_is_one_password() -> anyhow::Result<()> {
+        let hasher = PasswordHasher::new(1)?;
+        let composed = Password::new("caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e");
+        let decomposed = Password::new("cafe\u{301} cre\u{300}me bru\u{302}le\u{301}e");
+        assert_eq!(composed.expose(), decomposed.expose());
+        let hash = hasher.hash(&composed).await?;
+        assert!(hasher.verify(&decomposed, Some(&hash)).await?);
+        assert_eq!(Password::new("\u{ff30}\u{ff41}\u{ff53}\u{ff53}").expose(), "Pass", "full-width letters");
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_hash_made_of_the_unnormalised_form_before_normalising_still_verifies() -> anyhow::Result<()> {
+        let hasher = PasswordHasher::new(1)?;
+        let raw = "\u{ff30}\u{ff41}\u{ff53}\u{ff53} word";
+        let mut engine =
+            Engine::new(Params::new(M_COST_KIB, T_COST, P_COST, None).map_err(anyhow::Error::msg)?);
+        let legacy = engine.hash(raw.as_bytes()).map_err(anyhow::Error::msg)?;
+        assert!(hasher.verify(&Password::new(raw), Some(&legacy)).await?);
+        assert!(!hasher.verify(&Password::new("Pass word!"), Some(&legacy)).await?);
         Ok(())
     }
 

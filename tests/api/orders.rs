@@ -180,9 +180,9 @@ async fn only_a_shop_with_its_valid_key_records_orders() {
     let customer = app.register("jane@example.com").await;
     let input = order("K-1", "jane@example.com", "2026-11-01T10:00:00Z");
     let anonymous = app.gql(RECORD, json!({ "input": input })).await;
-    assert_eq!(top_level_code(&anonymous), Some("UNAUTHENTICATED"), "{anonymous}");
+    assert_eq!(top_level_code(&anonymous), Some("API_KEY_REQUIRED"), "{anonymous}");
     let as_customer = app.gql_as(Some(&customer.token), RECORD, json!({ "input": input })).await;
-    assert_eq!(top_level_code(&as_customer), Some("UNAUTHENTICATED"));
+    assert_eq!(top_level_code(&as_customer), Some("API_KEY_REQUIRED"), "a customer's token is no shop key");
     let body = json!({ "reference": "K-1", "email": "jane@example.com", "total": "1", "currency": "EUR",
         "placed_at": "2026-11-01T10:00:00Z" });
     for bearer in [None, Some(customer.token.as_str()), Some("7|forged")] {
@@ -258,4 +258,57 @@ async fn a_deleted_account_lets_go_of_its_orders_and_the_export_lists_them_befor
     use sea_orm::EntityTrait;
     let row = guest_order::Entity::find().one(&app.state.db).await.unwrap().unwrap();
     assert_eq!(row.customer_id, None, "the shop keeps its order; the account no longer has it");
+}
+
+#[tokio::test]
+async fn every_currency_bounds_a_totals_digits_and_codes_that_are_not_money_are_refused() {
+    let app = spawn().await;
+    let key = second_shop(&app).await;
+    let long = format!("1.{}", "5".repeat(200));
+    for (total, currency) in [(long.as_str(), "XAU"), (long.as_str(), "XDR"), ("1", "XXX"), ("1", "XTS")] {
+        let reference = format!("B-{currency}");
+        let body = json!({ "reference": reference, "email": "ann@example.com", "total": total,
+            "currency": currency, "placed_at": "2026-11-01T10:00:00Z" });
+        let (status, answer) = record_rest(&app, Some(&key), body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{currency}: {answer}");
+        let input = json!({ "reference": reference, "email": "ann@example.com", "total": total,
+            "currency": currency, "placedAt": "2026-11-01T10:00:00Z" });
+        let payload = record(&app, &key, input).await;
+        let field = if matches!(currency, "XXX" | "XTS") { "currency" } else { "total" };
+        assert_eq!(
+            payload["errors"],
+            json!([{ "field": [field], "code": "INVALID",
+            "message": format!("{} is not valid.", capitalized(field)) }]),
+            "{currency}: {payload}"
+        );
+    }
+    let ounces = json!({ "reference": "B-GOLD", "email": "ann@example.com", "total": "1.2500",
+        "currency": "XAU", "placed_at": "2026-11-01T10:00:00Z" });
+    let kept = record_rest(&app, Some(&key), ounces).await;
+    assert_eq!(kept.0, StatusCode::CREATED, "a sane metal total is kept: {kept:?}");
+}
+
+#[tokio::test]
+async fn a_retried_order_placed_at_a_nanosecond_instant_is_the_same_order() {
+    let app = spawn().await;
+    let key = second_shop(&app).await;
+    let body = json!({ "reference": "N-1", "email": "ann@example.com", "total": "3.00", "currency": "EUR",
+        "placed_at": "2026-11-01T10:00:00.123456789Z" });
+    let first = record_rest(&app, Some(&key), body.clone()).await;
+    assert_eq!(first.0, StatusCode::CREATED, "{first:?}");
+    let again = record_rest(&app, Some(&key), body).await;
+    assert_eq!(again, first, "a retry is the idempotent replay, not a conflict");
+}
+
+#[tokio::test]
+async fn an_order_placed_in_the_year_one_is_refused() {
+    let app = spawn().await;
+    let key = second_shop(&app).await;
+    let payload = record(&app, &key, order("Y-1", "ann@example.com", "0001-01-01T00:00:00Z")).await;
+    assert_eq!(payload["errors"][0]["field"], json!(["placedAt"]), "{payload}");
+    assert_eq!(payload["errors"][0]["code"], "INVALID");
+}
+
+fn capitalized(field: &str) -> String {
+    field[..1].to_uppercase() + &field[1..]
 }

@@ -115,3 +115,36 @@ async fn password_min_score_zero_turns_the_estimate_off() {
     let answer = app.gql(REGISTER, registration("jane@example.com", "Jane", "Doe", "password123")).await;
     assert_eq!(answer["data"]["register"]["errors"], json!([]));
 }
+
+#[tokio::test]
+async fn the_customers_name_in_the_forms_people_build_passwords_from_is_too_weak() {
+    let app = spawn().await;
+    let (email, first, last) = ("quillon.marvastine48@example.com", "Quillon", "Marvastine48");
+    for password in
+        ["Quillon Marvastine48", "quillon marvastine48", "Marvastine48Quillon1", "Quillon.Marvastine48!"]
+    {
+        let answer = app.gql(REGISTER, registration(email, first, last, password)).await;
+        assert_eq!(answer["data"]["register"]["errors"][0]["code"], "TOO_WEAK", "{password}: {answer}");
+    }
+    let answer = app.gql(REGISTER, registration(email, first, last, "lighthouse-orchid-42")).await;
+    assert_eq!(answer["data"]["register"]["errors"], json!([]), "{answer}");
+}
+
+#[tokio::test]
+async fn a_full_width_look_alike_of_a_common_password_is_judged_as_that_password() {
+    let app = spawn().await;
+    let full_width =
+        "\u{ff50}\u{ff41}\u{ff53}\u{ff53}\u{ff57}\u{ff4f}\u{ff52}\u{ff44}\u{ff11}\u{ff12}\u{ff13}";
+    let answer = app.gql(REGISTER, registration("jane@example.com", "Jane", "Doe", full_width)).await;
+    assert_eq!(answer["data"]["register"]["errors"][0]["code"], "TOO_WEAK", "{answer}");
+}
+
+#[tokio::test]
+async fn a_password_set_composed_logs_in_typed_decomposed() {
+    let app = spawn().await;
+    let composed = "cr\u{e8}me-br\u{fb}l\u{e9}e-lighthouse";
+    let decomposed = "cre\u{300}me-bru\u{302}le\u{301}e-lighthouse";
+    let answer = app.gql(REGISTER, registration("jane@example.com", "Jane", "Doe", composed)).await;
+    assert_eq!(answer["data"]["register"]["errors"], json!([]), "{answer}");
+    assert!(app.login("jane@example.com", decomposed).await["token"].is_string());
+}

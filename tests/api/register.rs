@@ -195,3 +195,27 @@ async fn the_minimum_password_length_follows_password_min_length() {
     let payload = register(&app, input).await;
     assert_eq!(payload["errors"][0]["message"], "Password must be at least 12 characters.");
 }
+
+#[tokio::test]
+async fn bidi_controls_and_invisible_characters_in_names_and_addresses_are_refused() {
+    let app = spawn().await;
+    let input = json!({ "email": "jane@example.com", "firstName": "Ja\u{200B}ne", "lastName": "\u{202E}eoD",
+        "password": PASSWORD, "passwordConfirmation": PASSWORD });
+    let payload = register(&app, input).await;
+    let fields: Vec<Value> =
+        payload["errors"].as_array().unwrap().iter().map(|e| e["field"].clone()).collect();
+    assert_eq!(fields, vec![json!(["firstName"]), json!(["lastName"])], "{payload}");
+    assert_eq!(payload["errors"][0]["code"], "INVALID");
+
+    let jane = app.register("jane@example.com").await;
+    let address = json!({ "firstName": "Jane", "lastName": "Doe", "street": "Damrak\u{2067} 1", "postcode": "1012 LG",
+        "city": "Amster\u{FEFF}dam", "country": "NL" });
+    let create =
+        "mutation C($i: AddressInput!) { createAddress(input: $i) { address { id } errors { field code } } }";
+    let answer = app.gql_as(Some(&jane.token), create, json!({ "i": address })).await;
+    assert_eq!(
+        answer["data"]["createAddress"]["errors"],
+        json!([{ "field": ["street"], "code": "INVALID" }, { "field": ["city"], "code": "INVALID" }]),
+        "{answer}"
+    );
+}

@@ -262,6 +262,25 @@ async fn prometheus_metrics_cover_requests_operations_hashing_limits_outbox_and_
 }
 
 #[tokio::test]
+async fn clients_cannot_grow_the_metrics_with_invented_methods_or_field_combinations() {
+    let app = crate::helpers::spawn().await;
+    for n in 0..300 {
+        let method = reqwest::Method::from_bytes(format!("XM{n:04}").as_bytes()).unwrap();
+        app.client.request(method, app.url("/health")).send().await.unwrap();
+    }
+    let combinations =
+        ["{ a: me { id } b: __typename }", "{ me { id } x: me { id } }", "{ __typename me { email } }"];
+    for document in combinations {
+        app.gql(document, serde_json::json!({})).await;
+    }
+    let text = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(!text.contains("XM0"), "an invented method became a label");
+    assert!(text.contains(r#"method="other""#), "invented methods are counted as `other`");
+    assert!(!text.contains(r#"operation="__typename,me""#), "combinations of fields are no labels");
+    assert!(text.contains(r#"operation="multiple",type="query",outcome="ok""#), "{text}");
+}
+
+#[tokio::test]
 async fn production_serves_no_metrics_on_the_public_listener() {
     let app = crate::helpers::spawn_with(|s| s.app_env = customer_accounts::config::AppEnv::Production).await;
     assert_eq!(app.client.get(app.url("/metrics")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
