@@ -382,6 +382,10 @@ impl Settings {
             if !matches!(parsed.scheme(), "smtp" | "smtps") {
                 return Err(refuse("SMTP_URL", "must be an smtp:// or smtps:// URL"));
             }
+            // lettre's own reading, options and all (an unknown `tls=` is refused here, at start,
+            // rather than when the first letter is due). It connects to nothing.
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.expose_secret())
+                .map_err(|e| refuse("SMTP_URL", redacted_url(&e.to_string())))?;
         }
         if let Err(err) = self.mail_from.parse::<lettre::message::Mailbox>() {
             return Err(refuse("MAIL_FROM", err.to_string()));
@@ -427,6 +431,7 @@ impl Settings {
             if parsed.scheme() != "redis" {
                 return Err(refuse("REDIS_URL", "must be a redis:// URL"));
             }
+            redis::Client::open(url.expose_secret()).map_err(|e| refuse("REDIS_URL", e.to_string()))?;
         }
         if self.max_body_bytes < 1024 {
             return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));

@@ -180,15 +180,22 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let addr = settings.listen_addr;
     let public_url = settings.public_url();
     let graphiql = settings.graphiql_enabled();
-    let state = AppState::build(settings).await?;
+    // Both addresses are taken before the database is touched: a busy port refuses the start
+    // with nothing created (no database file, no secret) and no migration log above the refusal.
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ConfigError::new("LISTEN_ADDR", format!("cannot listen on {addr}: {e}")))?;
-    if let (true, Some(metrics_addr)) = (state.settings.metrics_enabled(), state.settings.metrics_listen_addr)
-    {
-        let metrics = tokio::net::TcpListener::bind(metrics_addr).await.map_err(|e| {
-            ConfigError::new("METRICS_LISTEN_ADDR", format!("cannot listen on {metrics_addr}: {e}"))
-        })?;
+    let metrics_listener = match (settings.metrics_enabled(), settings.metrics_listen_addr) {
+        (true, Some(metrics_addr)) => {
+            Some(tokio::net::TcpListener::bind(metrics_addr).await.map_err(|e| {
+                ConfigError::new("METRICS_LISTEN_ADDR", format!("cannot listen on {metrics_addr}: {e}"))
+            })?)
+        }
+        _ => None,
+    };
+    let state = AppState::build(settings).await?;
+    if let Some(metrics) = metrics_listener {
+        let metrics_addr = metrics.local_addr()?;
         let router = customer_accounts::http::metrics_router(state.clone());
         tokio::spawn(async move {
             if let Err(err) = axum::serve(metrics, router).await {

@@ -329,6 +329,29 @@ fn start_up_errors_are_one_line_naming_the_variable_without_the_password() {
 }
 
 #[test]
+fn a_mistyped_setting_is_refused_before_anything_is_created_and_before_any_log() {
+    let occupied = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let occupied = occupied.local_addr().unwrap().to_string();
+    let cases: [(&str, &str, &str); 3] = [
+        ("SMTP_URL", "smtp://mail.example:587?tls=sometimes", "SMTP_URL: "),
+        ("LISTEN_ADDR", &occupied, "LISTEN_ADDR: "),
+        ("REDIS_URL", "redis://127.0.0.1:6379/not-a-db", "REDIS_URL: "),
+    ];
+    for (variable, value, names) in cases {
+        let data = tempfile::tempdir().unwrap();
+        let data_dir = data.path().join("data");
+        let env = [("DATA_DIR", data_dir.to_str().unwrap()), (variable, value)];
+        let (code, stderr, stdout) = start_binary(&env, Duration::from_secs(20));
+        assert_eq!(code, Some(2), "{variable}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "one line and nothing logged before it: {stderr}");
+        assert!(lines[0].starts_with(&format!("customer-accounts: refusing to start: {names}")), "{stderr}");
+        assert!(stdout.is_empty(), "{stdout}");
+        assert!(!data_dir.exists(), "{variable}: a refused start created {}", data_dir.display());
+    }
+}
+
+#[test]
 fn start_up_retries_an_unreachable_database_logging_each_attempt_then_gives_up() {
     let env = [
         ("DATABASE_URL", "postgres://app:hunter2-secret@127.0.0.1:1/shop"),
@@ -499,7 +522,10 @@ async fn a_full_disk_refuses_writes_cleanly_and_loses_nothing_it_acknowledged() 
         return;
     }
     let Some(disk) = SmallDisk::mount("8m") else {
-        eprintln!("skipped: mounting a tmpfs needs root");
+        crate::helpers::skip(
+            "a_full_disk_refuses_writes_cleanly_and_loses_nothing_it_acknowledged",
+            "root, to mount a small tmpfs",
+        );
         return;
     };
     let data_dir = disk.dir.path().join("data");

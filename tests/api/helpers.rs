@@ -413,12 +413,91 @@ impl Drop for Replica {
     }
 }
 
-/// The Redis server tests share (`TEST_REDIS_URL`, else the machine's own on port 6379).
-pub fn test_redis_url() -> String {
-    std::env::var("TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+/// Says, past the test harness's capture, that a test did not run and what would let it run;
+/// with `CI=true` a missing part fails the test instead, so CI never skips silently.
+pub fn skip(test: &str, needs: &str) {
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("{test} needs {needs}, and CI=true: CI must run it");
+    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {test}: needs {needs}");
+}
+
+/// What a Redis test needs of the machine, for its skip line.
+const NEEDS_REDIS: &str =
+    "Redis: install redis-server (Debian: apt install redis-server), or point TEST_REDIS_URL at a server";
+
+/// A Redis server for one test: the one `TEST_REDIS_URL` names when it answers, else a private
+/// `redis-server` of the test's own on a free port, stopped when dropped.
+pub struct TestRedis {
+    url: String,
+    child: Option<std::process::Child>,
+}
+
+impl TestRedis {
+    /// Redis for `test`; `None` (after one line saying what to install) where the machine has
+    /// none. With `CI=true` a missing Redis fails the test.
+    pub fn start(test: &str) -> Option<Self> {
+        if let Some(url) = std::env::var("TEST_REDIS_URL").ok().filter(|u| !u.is_empty())
+            && let Ok(parsed) = url::Url::parse(&url)
+            && let Some(port) = parsed.port()
+            && answers(port)
+        {
+            return Some(Self { url, child: None });
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self::own(test, port)
+    }
+
+    /// A private `redis-server` on `port`, which the test may stop and start again; `None` (after
+    /// one line saying what to install) without the binary.
+    pub fn own(test: &str, port: u16) -> Option<Self> {
+        let spawned = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let child = match spawned {
+            Ok(child) => child,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                skip(test, NEEDS_REDIS);
+                return None;
+            }
+            Err(err) => panic!("redis-server could not start: {err}"),
+        };
+        let redis = Self { url: format!("redis://127.0.0.1:{port}"), child: Some(child) };
+        for _ in 0..250 {
+            if answers(port) {
+                return Some(redis);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on {port}");
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Stops a private server at once, as a crash would.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Whether something accepts connections on 127.0.0.1:`port`.
+fn answers(port: u16) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_ok()
 }
 
 /// A Redis key prefix no other test uses.

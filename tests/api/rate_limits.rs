@@ -132,9 +132,9 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
 
 // ---- Limits shared through Redis by every replica.
 
-fn shared_limits(settings: &mut customer_accounts::config::Settings, prefix: &str) {
+fn shared_limits(settings: &mut customer_accounts::config::Settings, redis_url: &str, prefix: &str) {
     use secrecy::SecretString;
-    settings.redis_url = Some(SecretString::from(crate::helpers::test_redis_url()));
+    settings.redis_url = Some(SecretString::from(redis_url));
     settings.redis_key_prefix = prefix.to_owned();
     settings.rate_limit_per_minute = 4;
     settings.auth_rate_limit_per_minute = 2;
@@ -142,9 +142,11 @@ fn shared_limits(settings: &mut customer_accounts::config::Settings, prefix: &st
 
 #[tokio::test]
 async fn two_replicas_counting_in_redis_enforce_one_limit_between_them() {
+    let test = "two_replicas_counting_in_redis_enforce_one_limit_between_them";
+    let Some(redis) = crate::helpers::TestRedis::start(test) else { return };
     let prefix = crate::helpers::unique_redis_prefix();
-    let first = spawn_with(|s| shared_limits(s, &prefix)).await;
-    let second = spawn_with(|s| shared_limits(s, &prefix)).await;
+    let first = spawn_with(|s| shared_limits(s, &redis.url(), &prefix)).await;
+    let second = spawn_with(|s| shared_limits(s, &redis.url(), &prefix)).await;
     let get = |app: &crate::helpers::TestApp| app.client.get(app.url("/api/customer/get")).send();
     let mut remaining = Vec::new();
     for app in [&first, &second, &first, &second] {
@@ -172,9 +174,8 @@ async fn two_replicas_counting_in_redis_enforce_one_limit_between_them() {
 #[tokio::test]
 async fn without_redis_requests_fail_open_and_credential_checks_fail_closed_by_default() {
     let unreachable = |s: &mut customer_accounts::config::Settings| {
-        shared_limits(s, "unused");
         // Nothing listens on port 1: every attempt is refused at once.
-        s.redis_url = Some(secrecy::SecretString::from("redis://127.0.0.1:1"));
+        shared_limits(s, "redis://127.0.0.1:1", "unused");
         // No change notices can be heard either; the cache would only wait for them.
         s.session_cache_ttl_seconds = 0;
     };

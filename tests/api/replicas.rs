@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, REGISTER, Replica, TestDb, UPDATE_PROFILE, on_postgres, test_redis_url, unique_redis_prefix,
+    PASSWORD, REGISTER, Replica, TestDb, TestRedis, UPDATE_PROFILE, on_postgres, unique_redis_prefix,
 };
 
 const ME: &str = "{ me { id firstName } }";
@@ -93,7 +93,10 @@ async fn changes_on_one_replica_reach_the_others_cache_through_postgres_notify()
 
 #[tokio::test]
 async fn changes_on_one_replica_reach_the_others_cache_through_redis() {
-    let (url, prefix) = (test_redis_url(), unique_redis_prefix());
+    let Some(redis) = TestRedis::start("changes_on_one_replica_reach_the_others_cache_through_redis") else {
+        return;
+    };
+    let (url, prefix) = (redis.url(), unique_redis_prefix());
     changes_reach_the_other_replica(&[("REDIS_URL", &url), ("REDIS_KEY_PREFIX", &prefix)]).await;
 }
 
@@ -156,8 +159,13 @@ async fn killing_a_replica_mid_burst_loses_and_duplicates_no_account_and_no_emai
     use customer_accounts::entity::outbox_email;
     use sea_orm::PaginatorTrait;
 
+    let Some(redis) =
+        TestRedis::start("killing_a_replica_mid_burst_loses_and_duplicates_no_account_and_no_email")
+    else {
+        return;
+    };
     let smtp = crate::smtp::SmtpServer::start();
-    let (smtp_url, redis, prefix) = (smtp.url(), test_redis_url(), unique_redis_prefix());
+    let (smtp_url, redis, prefix) = (smtp.url(), redis.url(), unique_redis_prefix());
     let db = TestDb::create().await;
     let env = [
         ("SMTP_URL", smtp_url.as_str()),
@@ -276,51 +284,11 @@ async fn killing_a_replica_mid_burst_loses_and_duplicates_no_account_and_no_emai
     assert_eq!(me["data"]["__typename"], "Query");
 }
 
-/// A Redis server of the test's own, on a port of its own, that the test can stop and start.
-struct OwnRedis {
-    port: u16,
-    child: Option<std::process::Child>,
-}
-
-impl OwnRedis {
-    fn start_on(port: u16) -> Self {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server (Debian's redis-server package; .ci/run installs it)");
-        let redis = Self { port, child: Some(child) };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("redis-server did not start on {port}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[tokio::test]
 async fn while_redis_is_away_the_cache_is_bypassed_and_both_come_back_on_their_own() {
+    let test = "while_redis_is_away_the_cache_is_bypassed_and_both_come_back_on_their_own";
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut redis = OwnRedis::start_on(port);
+    let Some(mut redis) = TestRedis::own(test, port) else { return };
     let url = redis.url();
     let app = crate::helpers::spawn_with(|s| {
         s.redis_url = Some(secrecy::SecretString::from(url.clone()));
@@ -349,7 +317,7 @@ async fn while_redis_is_away_the_cache_is_bypassed_and_both_come_back_on_their_o
     let login = app.login("jane@example.com", PASSWORD).await;
     assert!(login.is_null(), "credential checks fail closed without their shared counter: {login}");
 
-    let _redis = OwnRedis::start_on(port);
+    let _redis = TestRedis::own(test, port).unwrap();
     until("the subscription back", || async { app.state.sessions.trusted() }).await;
     let started = Instant::now();
     while app.login("jane@example.com", PASSWORD).await["token"].is_null() {
