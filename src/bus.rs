@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, Statement};
 
 use crate::{
     auth::cache::{Change, SessionCache},
@@ -56,7 +56,7 @@ pub enum Bus {
     /// A single process: nothing to tell.
     Local,
     /// `NOTIFY`/`LISTEN` on the service's PostgreSQL database.
-    Postgres(DatabaseConnection),
+    Postgres,
     /// Redis `PUBLISH`/`SUBSCRIBE`.
     Redis(Redis),
 }
@@ -66,7 +66,7 @@ impl Bus {
     pub fn new(redis: Option<&Redis>, db: &DatabaseConnection) -> Self {
         match redis {
             Some(redis) => Bus::Redis(redis.clone()),
-            None if db.get_database_backend() == DatabaseBackend::Postgres => Bus::Postgres(db.clone()),
+            None if db.get_database_backend() == DatabaseBackend::Postgres => Bus::Postgres,
             None => Bus::Local,
         }
     }
@@ -76,39 +76,51 @@ impl Bus {
         matches!(self, Bus::Local)
     }
 
-    /// Tells every replica (this one included) about `change`.
-    pub async fn publish(&self, change: Change) -> anyhow::Result<()> {
-        let payload = change.encode();
-        match self {
-            Bus::Local => Ok(()),
-            Bus::Postgres(db) => {
-                let notify = Statement::from_sql_and_values(
-                    DatabaseBackend::Postgres,
-                    "SELECT pg_notify($1, $2)",
-                    [CHANNEL.into(), payload.into()],
-                );
-                db.execute_raw(notify).await?;
-                Ok(())
-            }
-            Bus::Redis(redis) => {
-                let mut commands = redis.commands();
-                let mut publish = redis::cmd("PUBLISH");
-                publish.arg(redis.key("changes")).arg(payload);
-                tokio::time::timeout(REDIS_TIMEOUT, publish.query_async::<i64>(&mut commands)).await??;
-                Ok(())
-            }
+    /// Announces `changes` inside `txn`, when the bus is PostgreSQL's: a `NOTIFY` is delivered
+    /// when the transaction commits, and never if it rolls back. Other buses do nothing here.
+    pub async fn announce_within(&self, txn: &DatabaseTransaction, changes: &[Change]) -> Result<(), DbErr> {
+        if !matches!(self, Bus::Postgres) {
+            return Ok(());
+        }
+        for change in changes {
+            let notify = Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), change.encode().into()],
+            );
+            txn.execute_raw(notify).await?;
+        }
+        Ok(())
+    }
+
+    /// Announces committed `changes`, when the bus is Redis. A failure is logged and counted:
+    /// the other replicas then see the changes within `SESSION_CACHE_TTL_SECONDS`.
+    pub async fn announce_after(&self, changes: &[Change]) {
+        let Bus::Redis(redis) = self else { return };
+        for &change in changes {
+            let mut commands = redis.commands();
+            let mut publish = redis::cmd("PUBLISH");
+            publish.arg(redis.key("changes")).arg(change.encode());
+            let sent = tokio::time::timeout(REDIS_TIMEOUT, publish.query_async::<i64>(&mut commands)).await;
+            let error = match sent {
+                Ok(Ok(_)) => continue,
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => "timed out".to_owned(),
+            };
+            metrics::counter!("cache_invalidations_unpublished_total").increment(1);
+            tracing::error!(error, ?change, "could not tell the other replicas of a change");
         }
     }
 
     /// Hears changes and drops them from `cache`, for as long as the service runs. Whenever the
     /// subscription is down the cache is not trusted; when it is (back) up the cache starts empty.
     /// Returns at once when there is no one to hear from.
-    pub async fn listen(&self, cache: &SessionCache) {
+    pub async fn listen<C: Send + Sync + 'static>(&self, db: &DatabaseConnection, cache: &SessionCache<C>) {
         let mut wait = Duration::from_millis(100);
         loop {
             let heard = match self {
                 Bus::Local => return cache.resume(),
-                Bus::Postgres(db) => listen_postgres(db, cache).await,
+                Bus::Postgres => listen_postgres(db, cache).await,
                 Bus::Redis(redis) => listen_redis(redis, cache).await,
             };
             cache.suspend();
@@ -126,7 +138,7 @@ impl Bus {
     }
 }
 
-fn apply(cache: &SessionCache, payload: &str) {
+fn apply<C: Send + Sync + 'static>(cache: &SessionCache<C>, payload: &str) {
     match Change::decode(payload) {
         Some(change) => cache.forget(change),
         None => tracing::warn!(payload, "ignoring a change notice of unknown form"),
@@ -134,7 +146,10 @@ fn apply(cache: &SessionCache, payload: &str) {
 }
 
 /// Listens until the connection is lost (`Ok`) or cannot be made (`Err`).
-async fn listen_postgres(db: &DatabaseConnection, cache: &SessionCache) -> anyhow::Result<()> {
+async fn listen_postgres<C: Send + Sync + 'static>(
+    db: &DatabaseConnection,
+    cache: &SessionCache<C>,
+) -> anyhow::Result<()> {
     use sea_orm::sqlx::postgres::PgListener;
     let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
     // Reconnecting inside `try_recv` would hide the gap; this loop reconnects and resumes itself.
@@ -149,7 +164,10 @@ async fn listen_postgres(db: &DatabaseConnection, cache: &SessionCache) -> anyho
 }
 
 /// Subscribes until the connection is lost (`Ok`) or cannot be made (`Err`).
-async fn listen_redis(redis: &Redis, cache: &SessionCache) -> anyhow::Result<()> {
+async fn listen_redis<C: Send + Sync + 'static>(
+    redis: &Redis,
+    cache: &SessionCache<C>,
+) -> anyhow::Result<()> {
     let mut pubsub = tokio::time::timeout(REDIS_TIMEOUT, redis.client.get_async_pubsub()).await??;
     tokio::time::timeout(REDIS_TIMEOUT, pubsub.subscribe(redis.key("changes"))).await??;
     cache.resume();

@@ -193,10 +193,10 @@ async fn metrics(State(state): State<AppState>) -> Response {
     let Some(prometheus) = crate::telemetry::prometheus() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "metrics are unavailable").into_response();
     };
-    match crate::mail::outbox::counts(&state.db).await {
+    match crate::queue::counts(&state.db, Some(crate::mail::KIND)).await {
         Ok(counts) => {
             for (name, value) in
-                [("pending", counts.pending), ("failed", counts.failed), ("sent", counts.sent)]
+                [("pending", counts.pending), ("failed", counts.failed), ("sent", counts.done)]
             {
                 metrics::gauge!("outbox_messages", "state" => name).set(value as f64);
             }

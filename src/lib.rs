@@ -7,7 +7,8 @@
 //! - [`limits`]: rate limits per client IP (governor); [`nesting`]: bounds on nested input.
 //! - [`auth`]: argon2id hashing, JWTs, the sessions they name (cached in memory), and emailed
 //!   one-time tokens; [`bus`]: how replicas tell each other what changed.
-//! - [`mail`]: templates, the outbox written with each change, and the delivery worker.
+//! - [`mail`]: templates, and delivery as a kind of queued work.
+//! - [`queue`]: the one durable work queue; [`jobs`]: the kinds of work it runs, and its runner.
 //! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
 //! - [`error`]: the one error type and what each door makes of it.
 //! - [`config`], [`state`], [`db`], [`http`]: settings, shared state, database, router.
@@ -21,9 +22,11 @@ pub mod entity;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
 pub mod limits;
 pub mod mail;
 pub mod nesting;
+pub mod queue;
 pub mod rest;
 pub mod state;
 pub mod telemetry;
@@ -37,11 +40,11 @@ use tokio::net::TcpListener;
 pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
     let router = app(state.clone());
-    let mail_worker = tokio::spawn(mail::worker::run(state.clone()));
-    let job_runner = tokio::spawn(accounts::jobs::run(state.clone()));
+    let job_runner = tokio::spawn(jobs::run(state.clone()));
     let listener_state = state.clone();
-    let change_listener =
-        tokio::spawn(async move { listener_state.bus.listen(&listener_state.sessions).await });
+    let change_listener = tokio::spawn(async move {
+        listener_state.bus.listen(&listener_state.db, &listener_state.sessions).await;
+    });
     let limits = state.clone();
     let housekeeping = tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
@@ -52,8 +55,7 @@ pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Res
     });
     let header_read_timeout = std::time::Duration::from_secs(state.settings.header_read_timeout_seconds);
     serve_connections(listener, router, header_read_timeout).await;
-    // Mail not yet sent stays in the outbox and goes out after the next start.
-    mail_worker.abort();
+    // Work not yet done stays queued and is done after the next start (here or on a replica).
     job_runner.abort();
     housekeeping.abort();
     change_listener.abort();

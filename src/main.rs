@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use customer_accounts::{
     accounts,
     config::{ConfigError, Settings},
-    db, graphql,
+    db, graphql, queue,
     state::AppState,
     telemetry,
 };
@@ -32,7 +32,12 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
-    /// Inspect the email outbox.
+    /// Inspect the background work queue (mail, guest-order linking …).
+    Jobs {
+        #[command(subcommand)]
+        action: JobsAction,
+    },
+    /// Inspect the mail in the work queue (`jobs … --kind mail`).
     Mail {
         #[command(subcommand)]
         action: MailAction,
@@ -121,6 +126,27 @@ enum MailAction {
     },
 }
 
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Count pending, failed and done jobs, and list the failed ones with their last error.
+    Status {
+        /// Only jobs of this kind (`mail`, `link_guest_orders` …).
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Queue jobs for another round of attempts, due now.
+    Retry {
+        /// Every job marked failed.
+        #[arg(long)]
+        failed: bool,
+        /// Only jobs of this kind.
+        #[arg(long)]
+        kind: Option<String>,
+        /// These jobs (ids as `jobs status` lists them).
+        ids: Vec<i64>,
+    },
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum MigrateAction {
     /// Apply pending migrations.
@@ -156,6 +182,7 @@ async fn main() {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate { action } => migrate(settings, action).await,
+        Command::Jobs { action } => jobs(settings, action).await,
         Command::Mail { action } => mail(settings, action).await,
         Command::ApiKey { action } => api_key(settings, action).await,
         Command::Customer { action } => customer(settings, action).await,
@@ -212,11 +239,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()> {
-    let conn = db::connect(&settings).await?;
-    db::migrate(&conn).await?;
+    let state = AppState::build(settings).await?;
     match action {
         ApiKeyAction::Create { project, name } => {
-            let created = accounts::create_api_key(&conn, project, &name).await?;
+            let created = accounts::create_api_key(&state, project, &name).await?;
             println!("{}", created.key);
             eprintln!(
                 "key {} for project {project} created; store it now, it is not shown again",
@@ -224,7 +250,7 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
             );
         }
         ApiKeyAction::List => {
-            for key in accounts::list_api_keys(&conn).await? {
+            for key in accounts::list_api_keys(&state.db).await? {
                 let state = key.revoked_at.map_or("active".to_owned(), |at| format!("revoked {at}"));
                 println!(
                     "{:<6} project {:<4} {:<24} created {}  {state}",
@@ -233,14 +259,14 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
             }
         }
         ApiKeyAction::Revoke { id } => {
-            if accounts::revoke_api_key(&conn, id).await? {
+            if accounts::revoke_api_key(&state, id).await? {
                 println!("key {id} revoked");
             } else {
                 anyhow::bail!("no active key {id}");
             }
         }
         ApiKeyAction::Require { project, off } => {
-            if !accounts::require_api_key(&conn, project, !off).await? {
+            if !accounts::require_api_key(&state, project, !off).await? {
                 anyhow::bail!("no project {project}");
             }
             let now = if off { "no longer requires" } else { "requires" };
@@ -271,31 +297,56 @@ async fn customer(settings: Settings, action: CustomerAction) -> anyhow::Result<
 }
 
 async fn mail(settings: Settings, action: MailAction) -> anyhow::Result<()> {
-    use customer_accounts::mail::outbox;
     let conn = db::connect(&settings).await?;
+    let kind = Some(customer_accounts::mail::KIND);
     match action {
         MailAction::Status => {
-            let counts = outbox::counts(&conn).await?;
-            println!("pending {}\nfailed  {}\nsent    {}", counts.pending, counts.failed, counts.sent);
-            for email in outbox::failed(&conn).await? {
-                let error = email.last_error.unwrap_or_default();
-                println!(
-                    "failed  {:<6} to {} after {} attempts: {error}",
-                    email.id, email.recipient, email.attempts
-                );
+            let counts = queue::counts(&conn, kind).await?;
+            println!("pending {}\nfailed  {}\nsent    {}", counts.pending, counts.failed, counts.done);
+            for job in queue::failed(&conn, kind).await? {
+                let to = serde_json::from_str::<serde_json::Value>(&job.payload)
+                    .ok()
+                    .and_then(|letter| letter["to"].as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let error = job.last_error.unwrap_or_default();
+                println!("failed  {:<6} to {to} after {} attempts: {error}", job.id, job.attempts);
             }
         }
         MailAction::Retry { failed, ids } => {
-            let which = match (failed, ids.is_empty()) {
-                (true, true) => outbox::Retry::Failed,
-                (false, false) => outbox::Retry::Ids(ids),
-                _ => anyhow::bail!("name the emails to retry, or --failed for every failed one"),
-            };
-            let queued = outbox::retry(&conn, which, chrono::Utc::now()).await?;
+            let queued = queue::retry(&conn, retry_which(failed, ids)?, kind, chrono::Utc::now()).await?;
             println!("{queued} emails queued again");
         }
     }
     Ok(())
+}
+
+async fn jobs(settings: Settings, action: JobsAction) -> anyhow::Result<()> {
+    let conn = db::connect(&settings).await?;
+    match action {
+        JobsAction::Status { kind } => {
+            let counts = queue::counts(&conn, kind.as_deref()).await?;
+            println!("pending {}\nfailed  {}\ndone    {}", counts.pending, counts.failed, counts.done);
+            for job in queue::failed(&conn, kind.as_deref()).await? {
+                let error = job.last_error.unwrap_or_default();
+                println!("failed  {:<6} {:<20} after {} attempts: {error}", job.id, job.kind, job.attempts);
+            }
+        }
+        JobsAction::Retry { failed, kind, ids } => {
+            let which = retry_which(failed, ids)?;
+            let queued = queue::retry(&conn, which, kind.as_deref(), chrono::Utc::now()).await?;
+            println!("{queued} jobs queued again");
+        }
+    }
+    Ok(())
+}
+
+/// `--failed` or a list of ids, never both or neither.
+fn retry_which(failed: bool, ids: Vec<i64>) -> anyhow::Result<queue::Retry> {
+    match (failed, ids.is_empty()) {
+        (true, true) => Ok(queue::Retry::Failed),
+        (false, false) => Ok(queue::Retry::Ids(ids)),
+        _ => anyhow::bail!("name the ids to retry, or --failed for every failed one"),
+    }
 }
 
 async fn migrate(settings: Settings, action: MigrateAction) -> anyhow::Result<()> {

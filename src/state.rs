@@ -7,10 +7,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 
 use crate::{
-    auth::{
-        PasswordHasher, TokenIssuer,
-        cache::{Change, SessionCache},
-    },
+    auth::{PasswordHasher, TokenIssuer, cache::SessionCache},
     bus::{Bus, Redis},
     config::{ConfigError, Settings},
     db,
@@ -46,12 +43,13 @@ pub struct Parts {
     /// Origins whose pages may send cookie-authenticated requests: `PUBLIC_URL`'s and the
     /// storefront origins.
     pub page_origins: Vec<String>,
-    /// Wakes the background job runner when a request queued work.
-    pub jobs_wake: tokio::sync::Notify,
+    /// The work queue's settings and the bell that wakes its runner.
+    pub queue: Arc<crate::queue::Queue>,
     /// Customer groups, kept in memory.
     pub groups: crate::accounts::GroupCache,
-    /// Live sessions, kept in memory for the authenticated hot path.
-    pub sessions: SessionCache,
+    /// Live sessions, kept in memory for the authenticated hot path, each with its customer as
+    /// the house shows them.
+    pub sessions: SessionCache<crate::accounts::Customer>,
     /// How the other replicas hear of changes.
     pub bus: Bus,
     /// `REDIS_URL`'s server, when set.
@@ -95,6 +93,10 @@ impl AppState {
         let redis = crate::bus::redis(&settings)?;
         let limits = Limits::new(&settings, redis.as_ref());
         let bus = Bus::new(redis.as_ref(), &db);
+        let queue = Arc::new(crate::queue::Queue::new(
+            std::time::Duration::from_millis(settings.mail_poll_interval_ms),
+            std::time::Duration::from_millis(settings.mail_retry_base_ms),
+        ));
         let sessions =
             SessionCache::new(settings.session_cache_ttl(), settings.session_cache_capacity, bus.is_local());
         Ok(Self(Arc::new(Parts {
@@ -108,23 +110,12 @@ impl AppState {
             storefront_origins,
             storefront_headers,
             page_origins,
-            jobs_wake: tokio::sync::Notify::new(),
+            queue,
             groups: crate::accounts::GroupCache::default(),
             sessions,
             bus,
             redis,
         })))
-    }
-
-    /// Makes `change` (committed) visible: what it makes stale is dropped here at once, and the
-    /// other replicas are told. Were they not told, they would see it within
-    /// `SESSION_CACHE_TTL_SECONDS`.
-    pub async fn changed(&self, change: Change) {
-        self.sessions.forget(change);
-        if let Err(err) = self.bus.publish(change).await {
-            metrics::counter!("cache_invalidations_unpublished_total").increment(1);
-            tracing::error!(error = %err, ?change, "could not tell the other replicas of a change");
-        }
     }
 }
 
@@ -154,16 +145,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-impl crate::mail::worker::Outbox for AppState {
-    fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
-
-    fn mail(&self) -> &Mailer {
+impl crate::mail::delivery::Post for AppState {
+    fn mailer(&self) -> &Mailer {
         &self.mail
-    }
-
-    fn settings(&self) -> &Settings {
-        &self.settings
     }
 }

@@ -13,6 +13,7 @@ mod m20261201_000008_address_book;
 mod m20261201_000009_account_deletion;
 mod m20261201_000010_guest_orders;
 mod m20261204_000011_shop_isolation;
+mod m20261205_000012_one_queue;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_account_deletion::Migration),
             Box::new(m20261201_000010_guest_orders::Migration),
             Box::new(m20261204_000011_shop_isolation::Migration),
+            Box::new(m20261205_000012_one_queue::Migration),
         ]
     }
 }

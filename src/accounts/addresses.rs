@@ -7,9 +7,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
-use super::validate::Checks;
+use super::{Authenticated, Work, validate::Checks};
 use crate::{
-    auth::Authenticated,
     entity::address,
     error::{Code, Error, Field, FieldError, Result},
     state::AppState,
@@ -160,11 +159,10 @@ pub async fn create_address(
     let fields = validated(&fields)?;
     let customer_id = caller.customer.id;
     let now = Utc::now();
-    let txn = crate::db::begin_write(&state.db).await?;
     // Counting and inserting under one lock: two racing requests cannot both be the 50th.
-    crate::db::lock_key(&txn, &format!("addresses:{customer_id}")).await?;
+    let work = Work::begin_locked(state, &format!("addresses:{customer_id}")).await?;
     let count =
-        address::Entity::find().filter(address::Column::CustomerId.eq(customer_id)).count(&txn).await?;
+        address::Entity::find().filter(address::Column::CustomerId.eq(customer_id)).count(work.db()).await?;
     if count >= MAX_ADDRESSES as u64 {
         return Err(Error::Invalid(vec![FieldError {
             limit: Some(MAX_ADDRESSES),
@@ -172,8 +170,9 @@ pub async fn create_address(
         }]));
     }
     let first = count == 0;
-    let row = insert(&txn, customer_id, fields, Defaults { billing: first, shipping: first }, now).await?;
-    txn.commit().await?;
+    let row =
+        insert(work.db(), customer_id, fields, Defaults { billing: first, shipping: first }, now).await?;
+    work.finish().await?;
     Ok(row.into())
 }
 
@@ -186,7 +185,8 @@ pub async fn update_address(
 ) -> Result<SavedAddress> {
     let id = parse_id(id)?;
     let fields = validated(&fields)?;
-    let row = own(state, caller, id).await?;
+    let work = Work::begin(state).await?;
+    let row = own(work.db(), caller, id).await?;
     let mut row = row.into_active_model();
     row.first_name = Set(fields.first_name);
     row.last_name = Set(fields.last_name);
@@ -198,18 +198,24 @@ pub async fn update_address(
     row.country = Set(fields.country);
     row.phone = Set(fields.phone);
     row.updated_at = Set(Utc::now());
-    Ok(row.update(&state.db).await?.into())
+    let saved = row.update(work.db()).await?;
+    work.finish().await?;
+    Ok(saved.into())
 }
 
 /// Deletes one of the caller's addresses (a default one too: that default is then unset).
 pub async fn delete_address(state: &AppState, caller: &Authenticated, id: &str) -> Result<()> {
     let id = parse_id(id)?;
+    let work = Work::begin(state).await?;
     let deleted = address::Entity::delete_many()
         .filter(address::Column::Id.eq(id))
         .filter(address::Column::CustomerId.eq(caller.customer.id))
-        .exec(&state.db)
+        .exec(work.db())
         .await?;
-    if deleted.rows_affected == 1 { Ok(()) } else { Err(not_found()) }
+    if deleted.rows_affected != 1 {
+        return Err(not_found());
+    }
+    work.finish().await
 }
 
 /// Makes one of the caller's addresses the default of `kind`, in place of the previous one.
@@ -225,10 +231,11 @@ pub async fn set_default_address(
         AddressKind::Billing => address::Column::DefaultBilling,
         AddressKind::Shipping => address::Column::DefaultShipping,
     };
-    let txn = crate::db::begin_write(&state.db).await?;
-    crate::db::lock_key(&txn, &format!("addresses:{customer_id}")).await?;
-    let Some(_) =
-        address::Entity::find_by_id(id).filter(address::Column::CustomerId.eq(customer_id)).one(&txn).await?
+    let work = Work::begin_locked(state, &format!("addresses:{customer_id}")).await?;
+    let Some(_) = address::Entity::find_by_id(id)
+        .filter(address::Column::CustomerId.eq(customer_id))
+        .one(work.db())
+        .await?
     else {
         return Err(not_found());
     };
@@ -237,23 +244,23 @@ pub async fn set_default_address(
         .col_expr(column, Expr::value(false))
         .filter(address::Column::CustomerId.eq(customer_id))
         .filter(column.eq(true))
-        .exec(&txn)
+        .exec(work.db())
         .await?;
     address::Entity::update_many()
         .col_expr(column, Expr::value(true))
         .col_expr(address::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(address::Column::Id.eq(id))
-        .exec(&txn)
+        .exec(work.db())
         .await?;
-    let row = address::Entity::find_by_id(id).one(&txn).await?.ok_or_else(not_found)?;
-    txn.commit().await?;
+    let row = address::Entity::find_by_id(id).one(work.db()).await?.ok_or_else(not_found)?;
+    work.finish().await?;
     Ok(row.into())
 }
 
-async fn own(state: &AppState, caller: &Authenticated, id: i64) -> Result<address::Model> {
+async fn own<C: ConnectionTrait>(conn: &C, caller: &Authenticated, id: i64) -> Result<address::Model> {
     address::Entity::find_by_id(id)
         .filter(address::Column::CustomerId.eq(caller.customer.id))
-        .one(&state.db)
+        .one(conn)
         .await?
         .ok_or_else(not_found)
 }

@@ -4,12 +4,15 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::{Origin, credentials};
+use super::{
+    Authenticated, Origin, Work, credentials,
+    windows::{self, Window},
+};
 use crate::{
-    auth::{Authenticated, Password, cache::Change, secret},
-    entity::{address, customer, login_failure, one_time_token, outbox_email, reset_request, session},
+    auth::{Password, cache::Change, secret},
+    entity::{address, customer, job, one_time_token, session},
     error::{Code, Error, Field, Result},
-    mail::{Letter, outbox},
+    mail::Letter,
     state::AppState,
 };
 
@@ -30,7 +33,7 @@ pub async fn delete_account(
     if current_password.expose().is_empty() {
         return Err(Error::field(Field::CurrentPassword, Code::Required));
     }
-    let current = &caller.customer;
+    let current = &super::own_row(state, caller).await?;
     credentials::admit(state, origin).await?;
     let (project, email) = (current.project_id, &current.email_normalized);
     if !credentials::check_password(state, project, email, current_password, Some(&current.password_hash))
@@ -40,7 +43,7 @@ pub async fn delete_account(
     }
 
     let now = Utc::now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(state).await?;
     let id = current.id;
     // The account row first: its lock orders this after any login holding the row, whose session
     // is then committed and deleted below, and before any later one, which finds it deleted.
@@ -65,36 +68,33 @@ pub async fn delete_account(
     row.security_stamp = Set(crate::auth::session::new_stamp());
     row.deleted_at = Set(Some(now));
     row.updated_at = Set(now);
-    row.update(&txn).await?;
+    row.update(work.db()).await?;
     // Sessions hold the browser and network of each login: deleted, not only revoked. Their
     // refresh tokens go with them (on delete cascade).
-    session::Entity::delete_many().filter(session::Column::CustomerId.eq(id)).exec(&txn).await?;
+    session::Entity::delete_many().filter(session::Column::CustomerId.eq(id)).exec(work.db()).await?;
     one_time_token::Entity::delete_many()
         .filter(one_time_token::Column::CustomerId.eq(id))
-        .exec(&txn)
+        .exec(work.db())
         .await?;
-    address::Entity::delete_many().filter(address::Column::CustomerId.eq(id)).exec(&txn).await?;
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::ProjectId.eq(project))
-        .filter(login_failure::Column::EmailNormalized.eq(email))
-        .exec(&txn)
-        .await?;
-    reset_request::Entity::delete_many()
-        .filter(reset_request::Column::ProjectId.eq(project))
-        .filter(reset_request::Column::EmailNormalized.eq(email))
-        .exec(&txn)
-        .await?;
+    address::Entity::delete_many().filter(address::Column::CustomerId.eq(id)).exec(work.db()).await?;
+    let address = windows::address_key(project, email);
+    windows::forget(work.db(), Window::LoginFailures, &address).await?;
+    windows::forget(work.db(), Window::ResetRequests, &address).await?;
+    windows::forget(work.db(), Window::VerificationMails, &windows::customer_key(id)).await?;
     // This account's mail, sent or waiting (a waiting link would point at nothing now); never
     // that of another shop's account with the same address.
-    outbox_email::Entity::delete_many().filter(outbox_email::Column::CustomerId.eq(id)).exec(&txn).await?;
+    job::Entity::delete_many()
+        .filter(job::Column::CustomerId.eq(id))
+        .filter(job::Column::Kind.eq(crate::mail::KIND))
+        .exec(work.db())
+        .await?;
     // The orders are the shop's records; they stop being this account's.
-    super::orders::release(&txn, id, None).await?;
+    super::orders::release(work.db(), id, None).await?;
 
     let confirmation = state.mail.compose(&current.email, &Letter::AccountDeleted { name: &name })?;
-    outbox::enqueue(&txn, id, confirmation, now).await?;
-    txn.commit().await?;
-    state.changed(Change::Customer(id)).await;
-    state.mail.wake();
+    work.send(id, confirmation).await?;
+    work.affects(Change::Customer(id));
+    work.finish().await?;
     tracing::info!(customer_id = id, "account deleted");
     Ok(())
 }

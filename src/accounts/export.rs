@@ -5,12 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
-use super::validate::Email;
+use super::{
+    validate::Email,
+    windows::{self, Window},
+};
 use crate::{
-    entity::{
-        address, customer, customer_group, guest_order, login_failure, one_time_token, outbox_email,
-        reset_request, session,
-    },
+    entity::{address, customer, customer_group, guest_order, job, one_time_token, session},
     error::Result,
 };
 
@@ -250,35 +250,23 @@ pub async fn export_customer(
             used_at: t.used_at,
         })
         .collect();
-    let emails = outbox_email::Entity::find()
-        .filter(outbox_email::Column::CustomerId.eq(row.id))
-        .order_by_asc(outbox_email::Column::Id)
+    let emails = job::Entity::find()
+        .filter(job::Column::CustomerId.eq(row.id))
+        .filter(job::Column::Kind.eq(crate::mail::KIND))
+        .order_by_asc(job::Column::Id)
         .all(db)
         .await?
         .into_iter()
         .map(|m| EmailRecord {
-            subject: m.subject,
+            subject: crate::mail::Composed::subject_of(&m.payload),
             created_at: m.created_at,
-            sent_at: m.sent_at,
+            sent_at: m.done_at,
             failed_at: m.failed_at,
         })
         .collect();
-    let login_failures = login_failure::Entity::find()
-        .filter(login_failure::Column::ProjectId.eq(project_id))
-        .filter(login_failure::Column::EmailNormalized.eq(&normalized))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|f| f.created_at)
-        .collect();
-    let reset_requests = reset_request::Entity::find()
-        .filter(reset_request::Column::ProjectId.eq(project_id))
-        .filter(reset_request::Column::EmailNormalized.eq(&normalized))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.created_at)
-        .collect();
+    let address = windows::address_key(project_id, &normalized);
+    let login_failures = windows::times(db, Window::LoginFailures, &address).await?;
+    let reset_requests = windows::times(db, Window::ResetRequests, &address).await?;
     let account = Account {
         id: row.id,
         project_id: row.project_id,

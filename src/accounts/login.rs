@@ -3,7 +3,7 @@
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use super::{Origin, SignedIn, credentials, validate::Checks};
+use super::{Origin, SignedIn, Work, credentials, validate::Checks};
 use crate::{
     auth::Password,
     entity::customer,
@@ -45,8 +45,8 @@ pub async fn login(
         return Err(Error::Invalid(vec![FieldError::general(Code::EmailNotVerified)]));
     }
 
-    let txn = crate::db::begin_write(&state.db).await?;
-    let signed_in = super::sign_in(&txn, state, origin, customer, Utc::now()).await?;
-    txn.commit().await?;
+    let work = Work::begin(state).await?;
+    let signed_in = super::sign_in(work.db(), state, origin, customer, Utc::now()).await?;
+    work.finish().await?;
     Ok(signed_in)
 }

@@ -1,14 +1,16 @@
 //! The house: every account rule lives here once, whichever door (GraphQL or REST) calls it.
 //!
-//! Functions take plain Rust inputs and return entity models or an [`Error`](crate::error::Error);
-//! nothing here knows about HTTP, GraphQL or JSON shapes.
+//! Functions take plain Rust inputs and return domain values (never stored rows) or an
+//! [`Error`](crate::error::Error); nothing here knows about HTTP, GraphQL or JSON shapes. Every
+//! write runs in a [`Work`], which commits it and fires what it declared.
 
 mod addresses;
+mod caller;
 mod credentials;
 mod deletion;
 mod export;
 mod groups;
-pub mod jobs;
+mod linking;
 mod lockout;
 mod login;
 mod orders;
@@ -22,13 +24,17 @@ mod suspension;
 pub mod validate;
 mod verification;
 mod view;
+pub mod windows;
+mod work;
 
 pub use addresses::{
     Address, AddressKind, Defaults, MAX_ADDRESSES, SavedAddress, addresses, create_address, delete_address,
     set_default_address, update_address,
 };
+pub use caller::{Authenticated, Need, caller};
 pub use deletion::delete_account;
 pub use export::{CustomerExport, export_customer};
+pub use linking::LinkGuestOrders;
 pub use login::login;
 pub use orders::{GuestOrderInput, Order, orders, record_guest_order};
 pub use password_reset::{ResetRequest, forgot_password, reset_password};
@@ -40,14 +46,17 @@ pub use projects::{
 pub use register::{Registration, WebshopDetails, register};
 pub use suspension::set_suspended;
 pub use view::{Customer, Group, Session, Status};
+pub use work::Work;
 
 pub use sessions::{
     logout, logout_everywhere, opaque_token, refresh, refresh_access_token, revoke_session, sessions,
 };
 pub use verification::{Verification, resend_verification, verify_email};
 
+use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _};
+
 use crate::{
-    auth::{Authenticated, IssuedToken},
+    auth::IssuedToken,
     entity::customer,
     error::{self, Error, Result},
     state::AppState,
@@ -182,15 +191,6 @@ impl<T> Given<T> {
 
 pub use crate::limits::Origin;
 
-/// Refuses an unverified customer's session while `REQUIRE_EMAIL_VERIFICATION` is on. Every
-/// authenticated operation asks this, except verifying, resending the link and logging out.
-pub fn require_verified(state: &AppState, caller: &crate::auth::Authenticated) -> Result<()> {
-    if state.settings.require_email_verification && caller.customer.email_verified_at.is_none() {
-        return Err(Error::EmailNotVerified);
-    }
-    Ok(())
-}
-
 pub use groups::{GROUPS_TTL, GroupCache};
 
 /// The customer group with `id` (kept in memory for [`GROUPS_TTL`]).
@@ -198,13 +198,17 @@ pub async fn group(state: &AppState, id: i32) -> Result<Group> {
     state.groups.get(&state.db, id).await
 }
 
-/// Who `credential` (a JWT, or an opaque `<session id>|<secret>` token) belongs to: a live
-/// session of an active customer, or `Unauthenticated`.
-pub async fn authenticate(state: &AppState, credential: &str) -> Result<Authenticated> {
-    crate::auth::session::authenticate(&state.tokens, &state.db, &state.sessions, credential).await
-}
-
 /// The caller's own account, as the doors show it.
 pub fn me(caller: Authenticated) -> Customer {
-    caller.customer.into()
+    caller.customer
+}
+
+/// The stored row of the caller's account, read afresh: for the writes that need what no door
+/// may see (the password hash) or that must not build on a cached view.
+async fn own_row(state: &AppState, caller: &Authenticated) -> Result<customer::Model> {
+    customer::Entity::find_by_id(caller.customer.id)
+        .filter(customer::Column::Status.eq(customer::STATUS_ACTIVE))
+        .one(&state.db)
+        .await?
+        .ok_or(Error::Unauthenticated)
 }

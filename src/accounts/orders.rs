@@ -7,7 +7,7 @@ use sea_orm::{
     Set, SqlErr, sea_query::Expr,
 };
 
-use super::{Customer, Given, validate::Checks};
+use super::{Customer, Given, Work, validate::Checks};
 use crate::{
     entity::{customer, guest_order},
     error::{Code, Error, Field, FieldError, Result},
@@ -152,13 +152,13 @@ pub async fn record_guest_order(
         created_at: Set(now),
         ..Default::default()
     };
-    let txn = crate::db::begin_write(&state.db).await?;
+    let work = Work::begin(state).await?;
     // Placed as a guest after registering: linked now, as the background job would.
     let owner = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
         .filter(customer::Column::EmailNormalized.eq(&email.normalized))
         .filter(customer::Column::Status.ne(customer::STATUS_DELETED))
-        .one(&txn)
+        .one(work.db())
         .await?;
     let mut order = order;
     if let Some(owner) = owner {
@@ -166,13 +166,13 @@ pub async fn record_guest_order(
         order.linked_at = Set(Some(now));
     }
     let wanted = order.clone();
-    match order.insert(&txn).await {
+    match order.insert(work.db()).await {
         Ok(saved) => {
-            txn.commit().await?;
+            work.finish().await?;
             Ok(saved.into())
         }
         Err(err) if is_unique_violation(&err) => {
-            drop(txn);
+            drop(work);
             let recorded = guest_order::Entity::find()
                 .filter(guest_order::Column::ProjectId.eq(project_id))
                 .filter(guest_order::Column::Reference.eq(&reference))
@@ -196,9 +196,10 @@ fn is_unique_violation(err: &DbErr) -> bool {
 /// Links the guest orders of `customer_id`'s shop and current address that no account has yet;
 /// how many. Nothing for a deleted account.
 pub(super) async fn link(state: &AppState, customer_id: i64) -> Result<u64> {
+    let work = Work::begin(state).await?;
     let Some(owner) = customer::Entity::find_by_id(customer_id)
         .filter(customer::Column::Status.ne(customer::STATUS_DELETED))
-        .one(&state.db)
+        .one(work.db())
         .await?
     else {
         return Ok(0);
@@ -209,8 +210,9 @@ pub(super) async fn link(state: &AppState, customer_id: i64) -> Result<u64> {
         .filter(guest_order::Column::ProjectId.eq(owner.project_id))
         .filter(guest_order::Column::EmailNormalized.eq(&owner.email_normalized))
         .filter(guest_order::Column::CustomerId.is_null())
-        .exec(&state.db)
+        .exec(work.db())
         .await?;
+    work.finish().await?;
     Ok(linked.rows_affected)
 }
 

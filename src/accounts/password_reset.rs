@@ -4,7 +4,11 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::{Origin, SignedIn, credentials, password_policy, validate::Checks};
+use super::{
+    Origin, SignedIn, Work, credentials, password_policy,
+    validate::Checks,
+    windows::{self, Window},
+};
 use crate::{
     auth::{
         Password,
@@ -12,9 +16,9 @@ use crate::{
         one_time::{self, Purpose},
         session,
     },
-    entity::{customer, reset_request},
+    entity::customer,
     error::{Code, Error, Field, Result},
-    mail::{Letter, outbox},
+    mail::Letter,
     state::AppState,
 };
 
@@ -47,65 +51,39 @@ pub async fn forgot_password(
     checks.finish()?;
     let Some(email) = email else { return Ok(ResetRequest::UnknownEmail) };
     let now = Utc::now();
-    let cooldown = chrono::Duration::seconds(state.settings.mail_resend_cooldown_seconds as i64);
-    let txn = crate::db::begin_write(&state.db).await?;
-    crate::db::lock_key(&txn, &format!("reset:{project_id}:{}", email.normalized)).await?;
+    let cooldown = std::time::Duration::from_secs(state.settings.mail_resend_cooldown_seconds);
+    let mut work = Work::begin(state).await?;
     let customer = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
         .filter(customer::Column::EmailNormalized.eq(&email.normalized))
-        .one(&txn)
+        .one(work.db())
         .await?
         .filter(customer::Model::is_active);
-    let recent = reset_request::Entity::find()
-        .filter(reset_request::Column::ProjectId.eq(project_id))
-        .filter(reset_request::Column::EmailNormalized.eq(&email.normalized))
-        .filter(reset_request::Column::CreatedAt.gt(now - cooldown))
-        .one(&txn)
-        .await?;
-    reset_request::Entity::delete_many()
-        .filter(reset_request::Column::ProjectId.eq(project_id))
-        .filter(reset_request::Column::EmailNormalized.eq(&email.normalized))
-        .filter(reset_request::Column::CreatedAt.lte(now - cooldown))
-        .exec(&txn)
-        .await?;
-    let queued = if recent.is_none() {
-        reset_request::ActiveModel {
-            project_id: Set(project_id),
-            email_normalized: Set(email.normalized.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
-        if let Some(customer) = &customer {
-            queue_reset_link(state, &txn, customer, now).await?;
-        }
-        customer.is_some()
-    } else {
-        false
-    };
-    txn.commit().await?;
-    if queued {
-        state.mail.wake();
+    // The cooldown is the address's, known or not: both do the same work.
+    let key = windows::address_key(project_id, &email.normalized);
+    let cooling = windows::reserve(work.db(), Window::ResetRequests, &key, 1, cooldown, now).await?.is_some();
+    if let (false, Some(customer)) = (cooling, &customer) {
+        queue_reset_link(&mut work, customer, now).await?;
     }
+    work.finish().await?;
     Ok(if customer.is_some() { ResetRequest::Sent } else { ResetRequest::UnknownEmail })
 }
 
-/// Issues a reset token for `customer` and queues the letter carrying it, inside `txn`.
+/// Issues a reset token for `customer` and queues the letter carrying it, in `work`.
 async fn queue_reset_link(
-    state: &AppState,
-    txn: &sea_orm::DatabaseTransaction,
+    work: &mut Work<'_>,
     customer: &customer::Model,
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
+    let state = work.state();
     let ttl = std::time::Duration::from_secs(state.settings.reset_token_ttl_seconds);
     let token =
-        one_time::issue(txn, customer.id, Purpose::PasswordReset, &customer.email_normalized, ttl, now)
+        one_time::issue(work.db(), customer.id, Purpose::PasswordReset, &customer.email_normalized, ttl, now)
             .await?;
     let name = customer.full_name();
     let letter =
         state.mail.compose(&customer.email, &Letter::PasswordReset { name: &name, token: &token })?;
-    outbox::enqueue(txn, customer.id, letter, now).await
+    work.send(customer.id, letter).await
 }
 
 /// Sets a new password with a reset token, ends every session, and logs the customer in afresh.
@@ -143,10 +121,10 @@ pub async fn reset_password(
     // which the credential rate limits bound.
     let password_hash = state.hasher.hash(password).await?;
 
-    let txn = crate::db::begin_write(&state.db).await?;
-    let used = one_time::consume(&txn, Purpose::PasswordReset, token, now).await?.ok_or_else(invalid)?;
+    let mut work = Work::begin(state).await?;
+    let used = one_time::consume(work.db(), Purpose::PasswordReset, token, now).await?.ok_or_else(invalid)?;
     let customer = customer::Entity::find_by_id(used.customer_id)
-        .one(&txn)
+        .one(work.db())
         .await?
         .filter(customer::Model::is_active)
         .ok_or_else(invalid)?;
@@ -157,12 +135,12 @@ pub async fn reset_password(
     row.security_stamp = Set(session::new_stamp());
     row.email_verified_at = Set(verified_at);
     row.updated_at = Set(now);
-    let customer = row.update(&txn).await?;
+    let customer = row.update(work.db()).await?;
     // The password changed: links mailed before it (other resets, verifications) are void.
-    one_time::void_all(&txn, customer.id, now).await?;
-    session::revoke_all(&txn, customer.id, None, now).await?;
-    let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;
-    txn.commit().await?;
-    state.changed(Change::Customer(signed_in.customer.id)).await;
+    one_time::void_all(work.db(), customer.id, now).await?;
+    session::revoke_all(work.db(), customer.id, None, now).await?;
+    work.affects(Change::Customer(customer.id));
+    let signed_in = super::sign_in(work.db(), state, origin, customer, now).await?;
+    work.finish().await?;
     Ok(signed_in)
 }

@@ -4,13 +4,13 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use super::{
-    Customer, Gender, Given, Origin, credentials, password_policy, register::email_taken_or_internal,
-    validate::Checks,
+    Authenticated, Customer, Gender, Given, Origin, Work, credentials, password_policy,
+    register::email_taken_or_internal, validate::Checks,
 };
 use crate::{
-    auth::{Authenticated, Password, cache::Change, one_time, session},
+    auth::{Password, cache::Change, one_time, session},
     error::{Code, Error, Field, FieldError, Result},
-    mail::{Letter, outbox},
+    mail::Letter,
     state::AppState,
 };
 
@@ -39,7 +39,7 @@ pub struct ProfileChanges {
 
 /// The customer with `id`, if it is the caller: nobody reads an account that is not theirs.
 pub fn customer_by_id(caller: &Authenticated, id: i64) -> Result<Customer> {
-    if id == caller.customer.id { Ok(caller.customer.clone().into()) } else { Err(Error::Forbidden) }
+    if id == caller.customer.id { Ok(caller.customer.clone()) } else { Err(Error::Forbidden) }
 }
 
 /// Applies `changes` to the caller's own account; a password change ends every other session.
@@ -50,7 +50,7 @@ pub async fn update_profile(
     changes: ProfileChanges,
 ) -> Result<Customer> {
     let now = Utc::now();
-    let current = &caller.customer;
+    let current = &super::own_row(state, caller).await?;
     let mut checks = Checks::default();
     let first_name = changes.first_name.as_deref().map(|v| checks.text(Field::FirstName, v));
     let last_name = changes.last_name.as_deref().map(|v| checks.text(Field::LastName, v));
@@ -139,34 +139,30 @@ pub async fn update_profile(
     }
     row.updated_at = Set(now);
 
-    let txn = crate::db::begin_write(&state.db).await?;
-    let updated = row.update(&txn).await.map_err(email_taken_or_internal)?;
+    let mut work = Work::begin(state).await?;
+    let updated = row.update(work.db()).await.map_err(email_taken_or_internal)?;
     if email_changed || password_hash.is_some() {
         // Reset and verification links mailed before the change must not outlive it.
-        one_time::void_all(&txn, current.id, now).await?;
+        one_time::void_all(work.db(), current.id, now).await?;
     }
     if password_hash.is_some() {
-        session::revoke_all(&txn, current.id, Some(caller.session_id), now).await?;
+        session::revoke_all(work.db(), current.id, Some(caller.session_id), now).await?;
     }
     if email_changed {
-        super::verification::send_link(&txn, state, &updated, now).await?;
+        super::verification::send_first_link(&mut work, &updated, now).await?;
         // Orders linked by an address the account never proved are not its to keep; those of
         // the new address become the account's (and show once that address is proven).
         if current.email_verified_at.is_none() {
-            super::orders::release(&txn, current.id, Some(&current.email_normalized)).await?;
+            super::orders::release(work.db(), current.id, Some(&current.email_normalized)).await?;
         }
-        super::jobs::enqueue(&txn, super::jobs::LINK_GUEST_ORDERS, updated.id, now).await?;
+        work.enqueue(super::LinkGuestOrders::KIND, Some(updated.id), &serde_json::json!({})).await?;
         let name = updated.full_name();
         let notice = state
             .mail
             .compose(&current.email, &Letter::EmailChanged { name: &name, new_email: &updated.email })?;
-        outbox::enqueue(&txn, current.id, notice, now).await?;
+        work.send(current.id, notice).await?;
     }
-    txn.commit().await?;
-    state.changed(Change::Customer(current.id)).await;
-    if email_changed {
-        state.mail.wake();
-        state.jobs_wake.notify_one();
-    }
+    work.affects(Change::Customer(current.id));
+    work.finish().await?;
     Ok(updated.into())
 }

@@ -2,10 +2,11 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    sea_query::Expr,
 };
 
+use super::Work;
 use crate::{
     auth::secret,
     entity::{project, project_api_key},
@@ -27,9 +28,9 @@ pub async fn project_exists<C: ConnectionTrait>(conn: &C, id: i32) -> Result<boo
 }
 
 /// Creates an API key for `project_id`; from then on the project requires a key.
-pub async fn create_api_key(conn: &DatabaseConnection, project_id: i32, name: &str) -> Result<NewApiKey> {
-    let txn = crate::db::begin_write(conn).await?;
-    if !project_exists(&txn, project_id).await? {
+pub async fn create_api_key(state: &AppState, project_id: i32, name: &str) -> Result<NewApiKey> {
+    let work = Work::begin(state).await?;
+    if !project_exists(work.db(), project_id).await? {
         return Err(Error::internal(anyhow::anyhow!("project {project_id} does not exist")));
     }
     let key_secret = secret::random(32);
@@ -41,16 +42,23 @@ pub async fn create_api_key(conn: &DatabaseConnection, project_id: i32, name: &s
         revoked_at: Set(None),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(work.db())
     .await?;
-    require_api_key(&txn, project_id, true).await?;
-    txn.commit().await?;
+    set_key_required(work.db(), project_id, true).await?;
+    work.finish().await?;
     let key = format!("{}|{key_secret}", record.id);
     Ok(NewApiKey { record, key })
 }
 
 /// Whether `project_id`'s storefront paths require an API key; whether the project exists.
-pub async fn require_api_key<C: ConnectionTrait>(conn: &C, project_id: i32, required: bool) -> Result<bool> {
+pub async fn require_api_key(state: &AppState, project_id: i32, required: bool) -> Result<bool> {
+    let work = Work::begin(state).await?;
+    let exists = set_key_required(work.db(), project_id, required).await?;
+    work.finish().await?;
+    Ok(exists)
+}
+
+async fn set_key_required<C: ConnectionTrait>(conn: &C, project_id: i32, required: bool) -> Result<bool> {
     let result = project::Entity::update_many()
         .col_expr(project::Column::RequiresApiKey, Expr::value(required))
         .filter(project::Column::Id.eq(project_id))
@@ -65,13 +73,15 @@ pub async fn list_api_keys<C: ConnectionTrait>(conn: &C) -> Result<Vec<project_a
 }
 
 /// Revokes key `id`; whether it was active.
-pub async fn revoke_api_key<C: ConnectionTrait>(conn: &C, id: i32) -> Result<bool> {
+pub async fn revoke_api_key(state: &AppState, id: i32) -> Result<bool> {
+    let work = Work::begin(state).await?;
     let result = project_api_key::Entity::update_many()
         .col_expr(project_api_key::Column::RevokedAt, Expr::value(Utc::now()))
         .filter(project_api_key::Column::Id.eq(id))
         .filter(project_api_key::Column::RevokedAt.is_null())
-        .exec(conn)
+        .exec(work.db())
         .await?;
+    work.finish().await?;
     Ok(result.rows_affected == 1)
 }
 

@@ -4,7 +4,7 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::{
-    Address, DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, authorize_project,
+    Address, DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, Work, authorize_project,
     credentials, password_policy, project_exists, validate::Checks,
 };
 use crate::{
@@ -142,10 +142,10 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     // Hash before the transaction opens: a pooled connection is never held while argon2 runs.
     let password_hash = state.hasher.hash(&input.password).await?;
 
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(state).await?;
     let group = customer_group::Entity::find()
         .filter(customer_group::Column::Code.eq(DEFAULT_GROUP_CODE))
-        .one(&txn)
+        .one(work.db())
         .await?
         .ok_or_else(|| {
             Error::internal(anyhow::anyhow!("customer group `{DEFAULT_GROUP_CODE}` is missing"))
@@ -172,21 +172,19 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         security_stamp: Set(crate::auth::session::new_stamp()),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(work.db())
     .await
     .map_err(email_taken_or_internal)?;
     if let Some(billing) = webshop.default_billing {
         let defaults = super::addresses::Defaults { billing: true, shipping: false };
-        super::addresses::insert(&txn, customer.id, billing, defaults, now).await?;
+        super::addresses::insert(work.db(), customer.id, billing, defaults, now).await?;
     }
-    super::verification::send_link(&txn, state, &customer, now).await?;
+    super::verification::send_first_link(&mut work, &customer, now).await?;
     // The webshop document's promise: past guest orders with this address are linked in the
     // background (in this transaction's job, so a crash before it runs loses nothing).
-    super::jobs::enqueue(&txn, super::jobs::LINK_GUEST_ORDERS, customer.id, now).await?;
-    let signed_in = super::sign_in(&txn, state, origin, customer, now).await?;
-    txn.commit().await?;
-    state.mail.wake();
-    state.jobs_wake.notify_one();
+    work.enqueue(super::LinkGuestOrders::KIND, Some(customer.id), &serde_json::json!({})).await?;
+    let signed_in = super::sign_in(work.db(), state, origin, customer, now).await?;
+    work.finish().await?;
     Ok(signed_in)
 }
 

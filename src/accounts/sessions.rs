@@ -2,25 +2,28 @@
 
 use chrono::Utc;
 
-use super::{Session, SignedIn};
+use super::{Authenticated, Session, SignedIn, Work};
 use crate::{
-    auth::{Authenticated, IssuedToken, cache::Change, refresh, session},
+    auth::{IssuedToken, cache::Change, refresh, session},
     error::{Code, Error, Field, Result},
     state::AppState,
 };
 
 /// Ends the caller's session: its tokens are refused from now on.
 pub async fn logout(state: &AppState, caller: &Authenticated) -> Result<()> {
-    session::revoke(&state.db, caller.session_id, Utc::now()).await?;
-    state.changed(Change::Session(caller.session_id)).await;
-    Ok(())
+    let mut work = Work::begin(state).await?;
+    session::revoke(work.db(), caller.session_id, Utc::now()).await?;
+    work.affects(Change::Session(caller.session_id));
+    work.finish().await
 }
 
 /// An opaque token (`<session id>|<secret>`) for a session: the cookie guard's value and the
 /// webshop API's Sanctum-style bearer token. Revoked with the session, like its JWTs.
 pub async fn opaque_token(state: &AppState, session_id: uuid::Uuid) -> Result<String> {
-    let token = session::attach_opaque(&state.db, session_id).await?;
-    state.changed(Change::Session(session_id)).await;
+    let mut work = Work::begin(state).await?;
+    let token = session::attach_opaque(work.db(), session_id).await?;
+    work.affects(Change::Session(session_id));
+    work.finish().await?;
     Ok(token)
 }
 
@@ -49,24 +52,24 @@ pub async fn sessions(
 pub async fn revoke_session(state: &AppState, caller: &Authenticated, id: &str) -> Result<()> {
     let not_found = || Error::field(Field::Id, Code::NotFound);
     let id: uuid::Uuid = id.trim().parse().map_err(|_| not_found())?;
-    if session::revoke_own(&state.db, caller.customer.id, id, Utc::now()).await? {
-        state.changed(Change::Session(id)).await;
-        Ok(())
-    } else {
-        Err(not_found())
+    let mut work = Work::begin(state).await?;
+    if !session::revoke_own(work.db(), caller.customer.id, id, Utc::now()).await? {
+        return Err(not_found());
     }
+    work.affects(Change::Session(id));
+    work.finish().await
 }
 
 /// Ends every session of the caller's account, or every other one with `keep_current`; how many
 /// ended.
 pub async fn logout_everywhere(state: &AppState, caller: &Authenticated, keep_current: bool) -> Result<u64> {
     let keep = keep_current.then_some(caller.session_id);
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(state).await?;
     // Logins in flight, whose password was checked before this, open no session after it.
-    session::restamp(&txn, caller.customer.id).await?;
-    let ended = session::revoke_all(&txn, caller.customer.id, keep, Utc::now()).await?;
-    txn.commit().await?;
-    state.changed(Change::Customer(caller.customer.id)).await;
+    session::restamp(work.db(), caller.customer.id).await?;
+    let ended = session::revoke_all(work.db(), caller.customer.id, keep, Utc::now()).await?;
+    work.affects(Change::Customer(caller.customer.id));
+    work.finish().await?;
     Ok(ended)
 }
 
@@ -83,25 +86,25 @@ pub async fn refresh_access_token(state: &AppState, project_id: i32, presented: 
         return Err(invalid());
     }
     let now = Utc::now();
-    let txn = crate::db::begin_write(&state.db).await?;
-    let found = refresh::find(&txn, presented).await?.ok_or_else(invalid)?;
-    if session::project_of(&txn, found.session_id).await? != Some(project_id) {
+    let mut work = Work::begin(state).await?;
+    let found = refresh::find(work.db(), presented).await?.ok_or_else(invalid)?;
+    if session::project_of(work.db(), found.session_id).await? != Some(project_id) {
         return Err(invalid());
     }
-    let session_id = match refresh::spend(&txn, found, now).await? {
+    let session_id = match refresh::spend(work.db(), found, now).await? {
         refresh::Exchange::Spent(session_id) => session_id,
         refresh::Exchange::Reused(session_id) => {
-            session::revoke(&txn, session_id, now).await?;
-            txn.commit().await?;
-            state.changed(Change::Session(session_id)).await;
+            session::revoke(work.db(), session_id, now).await?;
+            work.affects(Change::Session(session_id));
+            work.finish().await?;
             tracing::warn!(%session_id, "a spent refresh token was presented again; the session is ended");
             return Err(invalid());
         }
     };
     let (customer, session) =
-        session::live_with_customer(&txn, session_id, now).await?.ok_or_else(invalid)?;
-    let refresh_token = refresh::issue(&txn, session.id, now).await?;
-    txn.commit().await?;
+        session::live_with_customer(work.db(), session_id, now).await?.ok_or_else(invalid)?;
+    let refresh_token = refresh::issue(work.db(), session.id, now).await?;
+    work.finish().await?;
     let token = state.tokens.issue(customer.id, session.id, now)?;
     Ok(SignedIn { customer: customer.into(), session_id: session.id, token, refresh_token })
 }

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::validate::Email;
+use super::{Work, validate::Email};
 use crate::{
     auth::{cache::Change, session},
     entity::customer,
@@ -16,12 +16,12 @@ use crate::{
 /// there is no such account (a deleted one counts as none).
 pub async fn set_suspended(state: &AppState, project_id: i32, email: &str, suspended: bool) -> Result<bool> {
     let now = Utc::now();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let mut work = Work::begin(state).await?;
     let Some(found) = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
         .filter(customer::Column::EmailNormalized.eq(Email::normalize(email)))
         .filter(customer::Column::Status.ne(customer::STATUS_DELETED))
-        .one(&txn)
+        .one(work.db())
         .await?
     else {
         return Ok(false);
@@ -31,12 +31,12 @@ pub async fn set_suspended(state: &AppState, project_id: i32, email: &str, suspe
     row.status = Set(if suspended { customer::STATUS_SUSPENDED } else { customer::STATUS_ACTIVE });
     row.security_stamp = Set(session::new_stamp());
     row.updated_at = Set(now);
-    row.update(&txn).await?;
+    row.update(work.db()).await?;
     if suspended {
-        session::revoke_all(&txn, id, None, now).await?;
+        session::revoke_all(work.db(), id, None, now).await?;
     }
-    txn.commit().await?;
-    state.changed(Change::Customer(id)).await;
+    work.affects(Change::Customer(id));
+    work.finish().await?;
     tracing::info!(customer_id = id, suspended, "account status changed");
     Ok(true)
 }

@@ -1,35 +1,50 @@
 //! Email verification: a link sent at registration and on email change, single use, 24 hours.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 
+use super::{
+    Authenticated, Work,
+    windows::{self, Window},
+};
 use crate::{
     auth::{
-        Authenticated,
         cache::Change,
         one_time::{self, Purpose},
     },
     entity::customer,
     error::{Code, Error, Field, Result},
-    mail::{Letter, outbox},
+    mail::Letter,
     state::AppState,
 };
 
-/// Queues a verification link for `customer`'s current address inside `conn`'s transaction.
-/// The caller wakes the mailer after committing.
-pub(crate) async fn send_link<C: ConnectionTrait>(
-    conn: &C,
-    state: &AppState,
+/// Queues a verification link for `customer`'s current address in `work`.
+async fn send_link(work: &mut Work<'_>, customer: &customer::Model, now: DateTime<Utc>) -> Result<()> {
+    let state = work.state();
+    let ttl = std::time::Duration::from_secs(state.settings.verification_token_ttl_seconds);
+    let token = one_time::issue(
+        work.db(),
+        customer.id,
+        Purpose::EmailVerification,
+        &customer.email_normalized,
+        ttl,
+        now,
+    )
+    .await?;
+    let name = customer.full_name();
+    let letter = state.mail.compose(&customer.email, &Letter::VerifyEmail { name: &name, token: &token })?;
+    work.send(customer.id, letter).await
+}
+
+/// Queues the link an address gets when it becomes the account's (registration, an email
+/// change); a resend waits out the cooldown from it.
+pub(super) async fn send_first_link(
+    work: &mut Work<'_>,
     customer: &customer::Model,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let ttl = std::time::Duration::from_secs(state.settings.verification_token_ttl_seconds);
-    let token =
-        one_time::issue(conn, customer.id, Purpose::EmailVerification, &customer.email_normalized, ttl, now)
-            .await?;
-    let name = customer.full_name();
-    let letter = state.mail.compose(&customer.email, &Letter::VerifyEmail { name: &name, token: &token })?;
-    outbox::enqueue(conn, customer.id, letter, now).await
+    windows::record(work.db(), Window::VerificationMails, &windows::customer_key(customer.id), now).await?;
+    send_link(work, customer, now).await
 }
 
 /// What following a verification link proved, and what the one following it may see.
@@ -62,40 +77,41 @@ pub async fn verify_email(
 ) -> Result<Verification> {
     let invalid = || Error::field(Field::Token, Code::InvalidToken);
     let now = Utc::now();
-    let txn = crate::db::begin_write(&state.db).await?;
-    let used = one_time::consume(&txn, Purpose::EmailVerification, token, now).await?.ok_or_else(invalid)?;
+    let mut work = Work::begin(state).await?;
+    let used =
+        one_time::consume(work.db(), Purpose::EmailVerification, token, now).await?.ok_or_else(invalid)?;
     let customer = customer::Entity::find_by_id(used.customer_id)
-        .one(&txn)
+        .one(work.db())
         .await?
         .filter(|c| c.email_normalized == used.email)
         .ok_or_else(invalid)?;
     if customer.email_verified_at.is_some() {
-        txn.commit().await?;
+        work.finish().await?;
         return Ok(Verification::seen_by(customer, viewer));
     }
     let mut row = customer.into_active_model();
     row.email_verified_at = Set(Some(now));
     row.updated_at = Set(now);
-    let customer = row.update(&txn).await?;
-    txn.commit().await?;
-    state.changed(Change::Customer(customer.id)).await;
+    let customer = row.update(work.db()).await?;
+    work.affects(Change::Customer(customer.id));
+    work.finish().await?;
     Ok(Verification::seen_by(customer, viewer))
 }
 
 /// Sends the caller a new verification link (the old one stops working); nothing when already
 /// verified or when one was sent within the cooldown.
 pub async fn resend_verification(state: &AppState, caller: &Authenticated) -> Result<()> {
-    let customer = &caller.customer;
-    let now = Utc::now();
-    let cooldown = chrono::Duration::seconds(state.settings.mail_resend_cooldown_seconds as i64);
-    if customer.email_verified_at.is_some()
-        || one_time::issued_since(&state.db, customer.id, Purpose::EmailVerification, now - cooldown).await?
-    {
+    if caller.customer.email_verified_at.is_some() {
         return Ok(());
     }
-    let txn = crate::db::begin_write(&state.db).await?;
-    send_link(&txn, state, customer, now).await?;
-    txn.commit().await?;
-    state.mail.wake();
-    Ok(())
+    let customer = super::own_row(state, caller).await?;
+    let now = Utc::now();
+    let cooldown = std::time::Duration::from_secs(state.settings.mail_resend_cooldown_seconds);
+    let mut work = Work::begin(state).await?;
+    let key = windows::customer_key(customer.id);
+    if windows::reserve(work.db(), Window::VerificationMails, &key, 1, cooldown, now).await?.is_some() {
+        return Ok(());
+    }
+    send_link(&mut work, &customer, now).await?;
+    work.finish().await
 }

@@ -1,5 +1,6 @@
 //! The session cache: what a live session's token admits (the session's expiry and opaque token
-//! hash, and its customer), kept in memory so that `me` costs no query.
+//! hash, and its customer as the house shows them, never the stored row), kept in memory so that
+//! `me` costs no query.
 //!
 //! The database stays the truth. An entry is dropped by every write that changes what it holds
 //! ([`Change`]): in this process at once, in other replicas by a notification (see
@@ -18,10 +19,10 @@ use std::{
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::entity::{customer, session};
+use crate::entity::session;
 
 /// A write that changes what a cached session admits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Change {
     /// One session ended, or got a new opaque token.
     Session(Uuid),
@@ -48,11 +49,14 @@ impl Change {
     }
 }
 
-/// A live session of an active customer, as the database said when it was cached.
+/// A live session of an active customer, as the database said when it was cached. `C` is the
+/// customer as the house shows them.
 #[derive(Debug)]
-pub struct Entry {
+pub struct Entry<C> {
+    /// The session's customer's id.
+    pub customer_id: i64,
     /// The session's customer.
-    pub customer: customer::Model,
+    pub customer: C,
     /// When the session stops working.
     pub expires_at: DateTime<Utc>,
     /// SHA-256 of its opaque token, if it has one.
@@ -63,10 +67,11 @@ pub struct Entry {
     loaded_at: AtomicU64,
 }
 
-impl Entry {
+impl<C> Entry<C> {
     /// The entry for a live session row and its customer.
-    pub fn new(customer: customer::Model, session: &session::Model) -> Self {
+    pub fn new(customer_id: i64, customer: C, session: &session::Model) -> Self {
         Self {
+            customer_id,
             customer,
             expires_at: session.expires_at,
             token_hash: session.token_hash.clone(),
@@ -87,9 +92,9 @@ impl Entry {
     }
 }
 
-/// Sessions kept in memory; see the module documentation.
-pub struct SessionCache {
-    entries: Option<moka::sync::Cache<Uuid, Arc<Entry>>>,
+/// Sessions kept in memory, each with its customer as a `C`; see the module documentation.
+pub struct SessionCache<C> {
+    entries: Option<moka::sync::Cache<Uuid, Arc<Entry<C>>>>,
     /// Customers that changed, with the epoch of their latest change: an entry loaded before it
     /// is stale. One lookup per hit, whatever the number of changes (a predicate per change
     /// would be matched against every entry). Kept a little longer than any entry lives, and
@@ -102,7 +107,7 @@ pub struct SessionCache {
     trusted: AtomicBool,
 }
 
-impl SessionCache {
+impl<C: Send + Sync + 'static> SessionCache<C> {
     /// A cache of at most `capacity` sessions, each trusted for `ttl`; none when `ttl` is zero.
     /// `trusted` says whether it may be used before [`SessionCache::resume`] is first called.
     pub fn new(ttl: Duration, capacity: u64, trusted: bool) -> Self {
@@ -120,7 +125,7 @@ impl SessionCache {
 
     /// The cached entry for `session_id`, if there is one, it is current, and the cache is
     /// trusted now.
-    pub fn get(&self, session_id: &Uuid) -> Option<Arc<Entry>> {
+    pub fn get(&self, session_id: &Uuid) -> Option<Arc<Entry<C>>> {
         let entries = self.entries.as_ref()?;
         let hit = self
             .trusted
@@ -134,9 +139,9 @@ impl SessionCache {
     }
 
     /// Whether no change of `entry`'s customer came after its load began.
-    fn current(&self, entry: &Entry) -> bool {
+    fn current(&self, entry: &Entry<C>) -> bool {
         self.changed_customers
-            .get(&entry.customer.id)
+            .get(&entry.customer_id)
             .is_none_or(|changed| changed <= entry.loaded_at.load(Ordering::Relaxed))
     }
 
@@ -147,7 +152,7 @@ impl SessionCache {
 
     /// Keeps `entry`, loaded after [`SessionCache::epoch`] said `epoch`, unless something was
     /// forgotten meanwhile: what was read may predate that write.
-    pub fn keep(&self, session_id: Uuid, entry: Arc<Entry>, epoch: u64) {
+    pub fn keep(&self, session_id: Uuid, entry: Arc<Entry<C>>, epoch: u64) {
         let Some(entries) = &self.entries else { return };
         if !self.trusted.load(Ordering::Acquire) {
             return;
@@ -202,31 +207,8 @@ impl SessionCache {
 mod tests {
     use super::*;
 
-    fn entry(customer_id: i64) -> Arc<Entry> {
+    fn entry(customer_id: i64) -> Arc<Entry<()>> {
         let now = Utc::now();
-        let customer = customer::Model {
-            id: customer_id,
-            project_id: 1,
-            email: "a@example.com".into(),
-            email_normalized: "a@example.com".into(),
-            password_hash: String::new(),
-            first_name: "A".into(),
-            last_name: "B".into(),
-            gender: None,
-            date_of_birth: None,
-            phone: None,
-            status: customer::STATUS_ACTIVE,
-            customer_group_id: 2,
-            email_verified_at: None,
-            created_at: now,
-            updated_at: now,
-            account_type: None,
-            company: None,
-            tax_number: None,
-            cart_reminder_consent: None,
-            deleted_at: None,
-            security_stamp: 0,
-        };
         let session = session::Model {
             id: Uuid::new_v4(),
             customer_id,
@@ -238,10 +220,10 @@ mod tests {
             user_agent: None,
             ip: None,
         };
-        Arc::new(Entry::new(customer, &session))
+        Arc::new(Entry::new(customer_id, (), &session))
     }
 
-    fn cache() -> SessionCache {
+    fn cache() -> SessionCache<()> {
         SessionCache::new(Duration::from_secs(60), 100, true)
     }
 
@@ -295,7 +277,7 @@ mod tests {
 
     #[test]
     fn a_zero_ttl_caches_nothing() {
-        let cache = SessionCache::new(Duration::ZERO, 100, true);
+        let cache = SessionCache::<()>::new(Duration::ZERO, 100, true);
         let id = Uuid::new_v4();
         cache.keep(id, entry(1), cache.epoch());
         assert!(!cache.enabled() && cache.get(&id).is_none());

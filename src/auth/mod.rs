@@ -10,5 +10,4 @@ pub mod session;
 pub mod token;
 
 pub use password::{Password, PasswordHasher};
-pub use session::Authenticated;
 pub use token::{IssuedToken, TokenIssuer};

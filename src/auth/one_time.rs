@@ -70,22 +70,6 @@ pub async fn void_all<C: ConnectionTrait>(conn: &C, customer_id: i64, now: DateT
     Ok(())
 }
 
-/// Whether a token of `purpose` was issued to `customer_id` after `since` (resend throttling).
-pub async fn issued_since<C: ConnectionTrait>(
-    conn: &C,
-    customer_id: i64,
-    purpose: Purpose,
-    since: DateTime<Utc>,
-) -> Result<bool> {
-    let newest = one_time_token::Entity::find()
-        .filter(one_time_token::Column::CustomerId.eq(customer_id))
-        .filter(one_time_token::Column::Purpose.eq(purpose.as_str()))
-        .filter(one_time_token::Column::CreatedAt.gt(since))
-        .one(conn)
-        .await?;
-    Ok(newest.is_some())
-}
-
 /// The token, if it is of `purpose`, unused and unexpired, without using it.
 pub async fn peek<C: ConnectionTrait>(
     conn: &C,

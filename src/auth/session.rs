@@ -1,9 +1,6 @@
 //! Sessions: opened at login, checked on every authenticated call, revoked at logout.
 
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    sync::Arc,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -12,25 +9,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    TokenIssuer,
-    cache::{Entry, SessionCache},
-    secret,
-};
+use super::secret;
 use crate::{
     entity::{customer, session},
     error::{Error, Result},
     limits::Origin,
 };
-
-/// A caller whose token names a live session of an active customer.
-#[derive(Debug, Clone)]
-pub struct Authenticated {
-    /// The customer, as loaded with the session check.
-    pub customer: customer::Model,
-    /// The session the token names.
-    pub session_id: Uuid,
-}
 
 /// How often a session's `last_seen_at` is written at most: often enough for a session list,
 /// rare enough that reads do not become writes.
@@ -77,65 +61,8 @@ pub fn network(ip: IpAddr) -> String {
     }
 }
 
-/// Who `credential` belongs to, if it names a live session of an active customer;
-/// `Unauthenticated` otherwise. A credential is a JWT, or an opaque `<session id>|<secret>`
-/// token (the cookie guard's value, and the webshop API's Sanctum-style bearer token).
-///
-/// The session is looked up in `cache` first; the database is asked only on a miss.
-pub async fn authenticate(
-    tokens: &TokenIssuer,
-    db: &DatabaseConnection,
-    cache: &SessionCache,
-    credential: &str,
-) -> Result<Authenticated> {
-    let (session_id, presented) = match credential.split_once('|') {
-        Some((id, secret)) => {
-            (id.parse::<Uuid>().map_err(|_| Error::Unauthenticated)?, Presented::Opaque(secret))
-        }
-        None => {
-            let claims = tokens.verify(credential).ok_or(Error::Unauthenticated)?;
-            let customer_id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
-            (claims.sid, Presented::Jwt { customer_id })
-        }
-    };
-    let now = Utc::now();
-    let entry = match cache.get(&session_id) {
-        Some(entry) => entry,
-        None => {
-            let epoch = cache.epoch();
-            let (customer, session) =
-                live_with_customer(db, session_id, now).await?.ok_or(Error::Unauthenticated)?;
-            let entry = Arc::new(Entry::new(customer, &session));
-            cache.keep(session_id, entry.clone(), epoch);
-            entry
-        }
-    };
-    let admitted = entry.expires_at > now
-        && match presented {
-            Presented::Jwt { customer_id } => entry.customer.id == customer_id,
-            Presented::Opaque(secret) => entry.token_hash.as_deref() == Some(secret::digest(secret).as_str()),
-        };
-    if !admitted {
-        return Err(Error::Unauthenticated);
-    }
-    if entry.claim_touch(now, LAST_SEEN_GRANULARITY) {
-        // Off the request's path: the answer does not wait for a write, and a failed write only
-        // leaves the session list a minute behind.
-        tokio::spawn(touch(db.clone(), session_id, now));
-    }
-    Ok(Authenticated { customer: entry.customer.clone(), session_id })
-}
-
-/// What a credential presents besides the session it names.
-enum Presented<'a> {
-    /// A signed access token, naming its customer.
-    Jwt { customer_id: i64 },
-    /// The secret half of an opaque token, to compare with the stored hash.
-    Opaque(&'a str),
-}
-
 /// Records that `session_id` was used at `now`, unless another request already did this minute.
-async fn touch(db: DatabaseConnection, session_id: Uuid, now: DateTime<Utc>) {
+pub async fn touch(db: DatabaseConnection, session_id: Uuid, now: DateTime<Utc>) {
     let stale = Condition::any()
         .add(session::Column::LastSeenAt.is_null())
         .add(session::Column::LastSeenAt.lt(now - LAST_SEEN_GRANULARITY));

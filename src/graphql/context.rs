@@ -5,8 +5,7 @@ use async_graphql::{Context, ErrorExtensions as _};
 
 use super::types::{Payload, UserError};
 use crate::{
-    accounts::{self, Origin},
-    auth::Authenticated,
+    accounts::{self, Authenticated, Need, Origin},
     error::Error,
     state::AppState,
 };
@@ -77,30 +76,23 @@ pub fn state<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a AppState> {
     ctx.data::<AppState>()
 }
 
-/// The session the request's token names, verified address or not; `None` without a valid token.
-async fn session_of(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
+/// The caller the request's token names in the request's shop, as `need` asks (see
+/// [`accounts::caller`]); `None` without a valid token.
+async fn lookup(ctx: &Context<'_>, need: Need) -> Result<Option<Authenticated>, Error> {
     let Some(Credentials(Some(token))) = ctx.data_opt::<Credentials>() else { return Ok(None) };
     let state = ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?;
-    match accounts::authenticate(state, token).await {
-        // A customer's token works only in the shop of the account: never in another project.
-        Ok(caller) if caller.customer.project_id != project(ctx).await? => Ok(None),
-        Ok(caller) => Ok(Some(caller)),
-        Err(Error::Unauthenticated) => Ok(None),
-        Err(other) => Err(other),
-    }
+    accounts::caller(state, Some(token), project(ctx).await?, need).await
+}
+
+/// The session the request's token names, verified address or not; `None` without a valid token.
+async fn session_of(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
+    lookup(ctx, Need::Session).await
 }
 
 /// The caller, or `None` when the request carries no valid token; `EMAIL_NOT_VERIFIED` when the
 /// address must be verified first.
 pub async fn caller(ctx: &Context<'_>) -> Result<Option<Authenticated>, Error> {
-    let caller = session_of(ctx).await?;
-    if let Some(caller) = &caller {
-        accounts::require_verified(
-            ctx.data::<AppState>().map_err(|e| Error::internal(anyhow::anyhow!(e.message)))?,
-            caller,
-        )?;
-    }
-    Ok(caller)
+    lookup(ctx, Need::Verified).await
 }
 
 /// The caller, or `UNAUTHENTICATED`.

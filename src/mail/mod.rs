@@ -1,8 +1,9 @@
-//! Email: letters composed from template files, written to the outbox in the transaction that
-//! causes them, and delivered by a background worker through lettre (SMTP, or `.eml` files).
+//! Email: letters composed from template files, queued as jobs in the transaction that causes
+//! them, and delivered by the work queue through lettre (SMTP, or `.eml` files).
 
-pub mod outbox;
-pub mod worker;
+pub mod delivery;
+
+pub use delivery::{Delivery, KIND};
 
 use std::time::Duration;
 
@@ -12,7 +13,6 @@ use lettre::{
 };
 use minijinja::{Environment, context};
 use secrecy::ExposeSecret;
-use tokio::sync::Notify;
 
 use crate::{
     config::{ConfigError, Settings},
@@ -49,10 +49,11 @@ pub enum Letter<'a> {
     },
 }
 
-/// A rendered email, ready for the outbox.
-#[derive(Debug, Clone)]
+/// A rendered email, ready for the queue.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Composed {
     /// Recipient address.
+    #[serde(rename = "to")]
     pub recipient: String,
     /// Subject line.
     pub subject: String,
@@ -60,6 +61,21 @@ pub struct Composed {
     pub text: String,
     /// HTML part.
     pub html: String,
+    /// The local part of its `Message-ID`, fixed when it is queued, so that every attempt to
+    /// send it carries the same one and a receiver can drop a repeat.
+    pub message_id: String,
+}
+
+impl Composed {
+    /// The job payload that carries it.
+    pub fn payload(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The subject of the letter a job's stored `payload` carries (empty when it carries none).
+    pub fn subject_of(payload: &str) -> String {
+        serde_json::from_str::<Composed>(payload).map(|letter| letter.subject).unwrap_or_default()
+    }
 }
 
 /// Where delivered mail goes.
@@ -80,7 +96,6 @@ pub struct Mailer {
     reset_ttl: Duration,
     verification_ttl: Duration,
     send_timeout: Duration,
-    wake: Notify,
 }
 
 /// Why a message was not delivered.
@@ -146,7 +161,6 @@ impl Mailer {
             reset_ttl: Duration::from_secs(settings.reset_token_ttl_seconds),
             verification_ttl: Duration::from_secs(settings.verification_token_ttl_seconds),
             send_timeout: Duration::from_secs(settings.mail_send_timeout_seconds),
-            wake: Notify::new(),
         })
     }
 
@@ -187,6 +201,7 @@ impl Mailer {
             subject: render("subject.txt")?.trim().to_owned(),
             text: render("txt")?,
             html: render("html")?,
+            message_id: format!("mail-{}", uuid::Uuid::new_v4().simple()),
         })
     }
 
@@ -194,21 +209,11 @@ impl Mailer {
         format!("{}/{page}?token={token}", self.public_url)
     }
 
-    /// Tells the worker that new mail is waiting (call after the transaction commits).
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Resolves when [`Mailer::wake`] is called.
-    pub async fn woken(&self) {
-        self.wake.notified().await;
-    }
-
-    /// Sends one message; the outbox row id makes its Message-ID, so a receiver can drop repeats.
+    /// Sends one message, under the `Message-ID` it was queued with, so a receiver can drop repeats.
     ///
     /// The whole exchange is bounded by `MAIL_SEND_TIMEOUT_SECONDS`: lettre's own timeout covers
     /// only connecting, and a server that accepts and then never answers would hold the worker.
-    pub async fn deliver(&self, id: i64, email: &Composed) -> Result<(), DeliveryError> {
+    pub async fn deliver(&self, email: &Composed) -> Result<(), DeliveryError> {
         let permanent = |err: &dyn std::fmt::Display| DeliveryError::Permanent(err.to_string());
         let host = url::Url::parse(&self.public_url)
             .ok()
@@ -218,7 +223,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(email.recipient.parse::<Mailbox>().map_err(|e| permanent(&e))?)
             .subject(&email.subject)
-            .message_id(Some(format!("<outbox-{id}@{host}>")))
+            .message_id(Some(format!("<{}@{host}>", email.message_id)))
             .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
             .map_err(|e| permanent(&e))?;
         let send = async {

@@ -16,8 +16,11 @@ use super::{
     storefront_key,
 };
 use crate::{
-    accounts::{self, Customer, Gender, Given, Origin, ProfileChanges, Registration, ResetRequest},
-    auth::{Authenticated, Password},
+    accounts::{
+        self, Authenticated, Customer, Gender, Given, Need, Origin, ProfileChanges, Registration,
+        ResetRequest,
+    },
+    auth::Password,
     error::Error,
     state::AppState,
 };
@@ -100,24 +103,28 @@ async fn shape(state: &AppState, customer: Customer) -> Result<BagistoCustomer, 
     Ok(shaped)
 }
 
-/// The session a legacy credential names, verified address or not (logout takes any). These
-/// paths serve the default project, or the one an `X-Project-Key` names: a customer's token
-/// never works in another project.
-async fn session_of(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+/// The caller a legacy credential names, as `need` asks. These paths serve the default
+/// project, or the one an `X-Project-Key` names: a customer's token never works in another.
+async fn lookup(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    need: Need,
+) -> Result<Authenticated, Error> {
     let credential = credential(headers, uri).ok_or(Error::Unauthenticated)?;
-    let caller = accounts::authenticate(state, &credential).await?;
     let key = headers.get("x-project-key").and_then(|v| v.to_str().ok());
-    if caller.customer.project_id != accounts::project_of_key(state, key).await? {
-        return Err(Error::Unauthenticated);
-    }
-    Ok(caller)
+    let project = accounts::project_of_key(state, key).await?;
+    accounts::caller(state, Some(&credential), project, need).await?.ok_or(Error::Unauthenticated)
+}
+
+/// The session a legacy credential names, verified address or not (logout takes any).
+async fn session_of(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
+    lookup(state, headers, uri, Need::Session).await
 }
 
 /// The caller, held to `REQUIRE_EMAIL_VERIFICATION`.
 async fn caller(state: &AppState, headers: &HeaderMap, uri: &Uri) -> Result<Authenticated, Error> {
-    let caller = session_of(state, headers, uri).await?;
-    accounts::require_verified(state, &caller)?;
-    Ok(caller)
+    lookup(state, headers, uri, Need::Verified).await
 }
 
 /// Creates an account (the customer logs in separately).

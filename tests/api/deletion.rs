@@ -124,8 +124,7 @@ async fn customer_export_prints_everything_stored_about_one_customer_and_no_secr
     let app = spawn().await;
     let jane = app.register("jane@example.com").await;
     save_address(&app, &jane.token).await;
-    let run = |email: &str| app.cli(&["customer", "export", email]);
-    let output = run("JANE@example.com");
+    let output = app.cli(&["customer", "export", "JANE@example.com"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let text = String::from_utf8(output.stdout).unwrap();
     let export: Value = serde_json::from_str(&text).unwrap();
@@ -140,7 +139,7 @@ async fn customer_export_prints_everything_stored_about_one_customer_and_no_secr
     for secret in ["$argon2", &jane.token, "token_hash", "password_hash"] {
         assert!(!text.contains(secret), "{secret} leaked into the export");
     }
-    let unknown = run("nobody@example.com");
+    let unknown = app.cli(&["customer", "export", "nobody@example.com"]).await;
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no customer with that email"));
 }

@@ -9,17 +9,14 @@ use std::{
     time::{Duration, Instant},
 };
 
-use customer_accounts::{
-    entity::outbox_email,
-    mail::{outbox, worker},
-};
-use sea_orm::{EntityTrait, sea_query::Expr};
+use customer_accounts::{mail, queue};
+use sea_orm::EntityTrait;
 use tokio::{
     io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
     net::TcpListener,
 };
 
-use crate::helpers::{TestApp, spawn_with};
+use crate::helpers::{TestApp, outbox, spawn_with};
 
 /// Where a scripted SMTP server stops behaving.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,11 +120,11 @@ async fn app_with(
 async fn outbox_until(
     app: &TestApp,
     within: Duration,
-    done: impl Fn(&[outbox_email::Model]) -> bool,
-) -> Vec<outbox_email::Model> {
+    done: impl Fn(&[outbox::Row]) -> bool,
+) -> Vec<outbox::Row> {
     let started = Instant::now();
     loop {
-        let rows = outbox_email::Entity::find().all(&app.state.db).await.unwrap();
+        let rows = outbox::rows(&app.state.db).await;
         if done(&rows) || started.elapsed() > within {
             return rows;
         }
@@ -182,7 +179,7 @@ async fn a_permanent_refusal_fails_the_message_at_once_with_the_reason() {
     assert!(rows[0].failed_at.is_some(), "{rows:?}");
     assert_eq!(rows[0].attempts, 1, "a 5xx is not retried");
     assert!(rows[0].last_error.as_deref().unwrap_or_default().contains("sender rejected"), "{rows:?}");
-    assert_eq!(outbox::counts(&app.state.db).await.unwrap().failed, 1);
+    assert_eq!(outbox::counts(&app.state.db).await.failed, 1);
 }
 
 #[tokio::test]
@@ -220,15 +217,18 @@ async fn failed_mail_is_listed_and_queued_again_by_the_mail_commands() {
     app.register("jane@example.com").await;
     outbox_until(&app, Duration::from_secs(5), |rows| rows.iter().any(|r| r.failed_at.is_some())).await;
 
-    let cli = |args: &[&str]| {
-        let output = app.cli(args);
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap()
+    let cli = |args: &'static [&'static str]| {
+        let app = &app;
+        async move {
+            let output = app.cli(args).await;
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            String::from_utf8(output.stdout).unwrap()
+        }
     };
-    let status = cli(&["mail", "status"]);
+    let status = cli(&["mail", "status"]).await;
     assert!(status.contains("failed  1"), "{status}");
     assert!(status.contains("(550): mailbox unavailable"), "the last error is listed: {status}");
-    assert!(cli(&["mail", "retry", "--failed"]).contains("1 emails queued again"));
+    assert!(cli(&["mail", "retry", "--failed"]).await.contains("1 emails queued again"));
     // The listener behaves from its second connection on: the re-queued message goes out.
     let rows =
         outbox_until(&app, Duration::from_secs(5), |rows| rows.iter().all(|r| r.sent_at.is_some())).await;
@@ -245,16 +245,14 @@ async fn a_claim_left_by_a_crashed_worker_lapses_after_the_send_timeout_and_a_ma
         subject: "Hello".into(),
         text: "Hello".into(),
         html: "<p>Hello</p>".into(),
+        message_id: "mail-crashed".into(),
     };
     let now = chrono::Utc::now();
-    outbox::enqueue(&app.state.db, 1, letter, now).await.unwrap();
+    let id = queue::enqueue(&app.state.db, mail::KIND, None, &letter.payload(), now).await.unwrap();
     // What a worker killed mid-send leaves: a claim as long as one send may take, plus the margin.
-    let claim = chrono::Duration::from_std(app.state.mail.send_timeout() + worker::CLAIM_MARGIN).unwrap();
-    outbox_email::Entity::update_many()
-        .col_expr(outbox_email::Column::LockedUntil, Expr::value(now + claim))
-        .exec(&app.state.db)
-        .await
-        .unwrap();
+    let claim =
+        chrono::Duration::from_std(app.state.mail.send_timeout() + mail::delivery::CLAIM_MARGIN).unwrap();
+    outbox::claim(&app.state.db, id, now + claim).await;
     let started = Instant::now();
     let rows =
         outbox_until(&app, Duration::from_secs(15), |rows| rows.iter().all(|r| r.sent_at.is_some())).await;
@@ -270,7 +268,7 @@ async fn twenty_concurrent_reset_requests_for_one_account_queue_one_email() {
     app.register("jane@example.com").await;
     let query = "mutation { forgotPassword(email: \"jane@example.com\") { message } }";
     futures::future::join_all((0..20).map(|_| app.gql(query, serde_json::json!({})))).await;
-    let rows = outbox_email::Entity::find().all(&app.state.db).await.unwrap();
+    let rows = outbox::rows(&app.state.db).await;
     let resets = rows.iter().filter(|r| r.text_body.contains("reset-password")).count();
     assert_eq!(resets, 1, "the cooldown is decided by the database");
 }
@@ -284,7 +282,9 @@ fn start_binary(env: &[(&str, &str)], within: Duration) -> (Option<i32>, String,
     for variable in customer_accounts::config::variables() {
         command.env_remove(variable);
     }
-    command.envs(env.iter().copied()).env("LOG_FORMAT", "json");
+    // A port of its own unless the case is about the port: the listener is bound before anything
+    // else, so two binaries on the default port would refuse each other.
+    command.env("LISTEN_ADDR", "127.0.0.1:0").envs(env.iter().copied()).env("LOG_FORMAT", "json");
     command.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
     let mut child = command.spawn().unwrap();
     let started = Instant::now();

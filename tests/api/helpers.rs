@@ -175,14 +175,16 @@ impl TestApp {
     }
 
     /// Runs the service's command line on this app's database and data folder; its output.
-    pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"))
+    /// Waited for off the runtime: the app serves from the test's own thread, and a write it has
+    /// under way must be able to finish while the command waits for the database.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_customer-accounts"));
+        command
             .args(args)
             .env("DATABASE_URL", self.state.settings.database_url())
             .env("APP_ENV", "test")
-            .env("DATA_DIR", &self.state.settings.data_dir)
-            .output()
-            .unwrap()
+            .env("DATA_DIR", &self.state.settings.data_dir);
+        tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
     }
 
     /// POSTs a GraphQL request without credentials.
@@ -218,17 +220,14 @@ impl TestApp {
     /// Delivers every message that is due and returns once none is left waiting (another worker
     /// may hold one for a moment), so a test can assert on what was and was not sent.
     pub async fn dispatch_pending_mail(&self) {
-        use customer_accounts::{entity::outbox_email, mail::worker};
-        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
         for _ in 0..500 {
-            worker::deliver_due(&self.state).await.unwrap();
-            let waiting = outbox_email::Entity::find()
-                .filter(outbox_email::Column::SentAt.is_null())
-                .filter(outbox_email::Column::FailedAt.is_null())
-                .filter(outbox_email::Column::NextAttemptAt.lte(chrono::Utc::now()))
-                .count(&self.state.db)
+            customer_accounts::jobs::run_due(&self.state).await.unwrap();
+            let now = chrono::Utc::now();
+            let waiting = outbox::rows(&self.state.db)
                 .await
-                .unwrap();
+                .iter()
+                .filter(|r| r.is_waiting() && r.next_attempt_at <= now)
+                .count();
             if waiting == 0 {
                 return;
             }
@@ -242,6 +241,85 @@ impl TestApp {
     pub async fn me(&self, token: &str) -> Value {
         let answer = self.gql_as(Some(token), "{ me { id email } }", json!({})).await;
         answer["data"]["me"].clone()
+    }
+}
+
+/// The mail in the work queue, as the tests look at it: one row a letter.
+pub mod outbox {
+    use customer_accounts::entity::job;
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    /// A queued letter and how its delivery went.
+    #[derive(Debug, Clone)]
+    pub struct Row {
+        pub id: i64,
+        pub customer_id: Option<i64>,
+        pub recipient: String,
+        pub text_body: String,
+        pub message_id: String,
+        pub attempts: i32,
+        pub last_error: Option<String>,
+        pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+        pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
+        pub failed_at: Option<chrono::DateTime<chrono::Utc>>,
+    }
+
+    impl Row {
+        /// Neither sent nor given up on.
+        pub fn is_waiting(&self) -> bool {
+            self.sent_at.is_none() && self.failed_at.is_none()
+        }
+    }
+
+    /// Every letter, oldest first.
+    pub async fn rows<C: ConnectionTrait>(conn: &C) -> Vec<Row> {
+        let jobs = job::Entity::find()
+            .filter(job::Column::Kind.eq(customer_accounts::mail::KIND))
+            .order_by_asc(job::Column::Id)
+            .all(conn)
+            .await
+            .unwrap();
+        jobs.into_iter()
+            .map(|job| {
+                let letter: customer_accounts::mail::Composed = serde_json::from_str(&job.payload).unwrap();
+                Row {
+                    id: job.id,
+                    customer_id: job.customer_id,
+                    recipient: letter.recipient,
+                    text_body: letter.text,
+                    message_id: letter.message_id,
+                    attempts: job.attempts,
+                    last_error: job.last_error,
+                    next_attempt_at: job.next_attempt_at,
+                    sent_at: job.done_at,
+                    failed_at: job.failed_at,
+                }
+            })
+            .collect()
+    }
+
+    /// How many letters wait, were given up on, and were sent.
+    pub struct Counts {
+        pub pending: u64,
+        pub failed: u64,
+        pub sent: u64,
+    }
+
+    /// The mail's counts.
+    pub async fn counts<C: ConnectionTrait>(conn: &C) -> Counts {
+        let counts =
+            customer_accounts::queue::counts(conn, Some(customer_accounts::mail::KIND)).await.unwrap();
+        Counts { pending: counts.pending, failed: counts.failed, sent: counts.done }
+    }
+
+    /// Holds letter `id` as a runner that took it until `until` would (a crashed one, say).
+    pub async fn claim<C: ConnectionTrait>(conn: &C, id: i64, until: chrono::DateTime<chrono::Utc>) {
+        job::Entity::update_many()
+            .col_expr(job::Column::LockedUntil, sea_orm::sea_query::Expr::value(until))
+            .filter(job::Column::Id.eq(id))
+            .exec(conn)
+            .await
+            .unwrap();
     }
 }
 

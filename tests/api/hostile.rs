@@ -3,9 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use customer_accounts::{accounts, config::AppEnv, entity::login_failure};
+use customer_accounts::{accounts, config::AppEnv, entity::event_window};
 use reqwest::{Method, StatusCode, header};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -249,7 +249,11 @@ async fn aliased_current_password_guesses_check_one_password_per_request() {
         .count();
     assert_eq!(limited, 30, "{}", answer.body);
     assert_eq!(
-        login_failure::Entity::find().count(&app.state.db).await.unwrap(),
+        event_window::Entity::find()
+            .filter(event_window::Column::Kind.eq(accounts::windows::Window::LoginFailures.kind()))
+            .count(&app.state.db)
+            .await
+            .unwrap(),
         1,
         "one password was checked"
     );
@@ -610,8 +614,8 @@ async fn another_customers_id_is_forbidden_on_both_doors() {
 #[tokio::test]
 async fn revoking_the_last_project_key_does_not_reopen_the_webshop_path() {
     let app = spawn().await;
-    let key = accounts::create_api_key(&app.state.db, 1, "storefront").await.unwrap();
-    accounts::revoke_api_key(&app.state.db, key.record.id).await.unwrap();
+    let key = accounts::create_api_key(&app.state, 1, "storefront").await.unwrap();
+    accounts::revoke_api_key(&app.state, key.record.id).await.unwrap();
     let body = json!({ "project_id": 1, "email": "w@example.com", "password": PASSWORD });
     let path = app.url("/api/services/webshop/v1/customer/auth/register");
     assert_eq!(send(app.client.post(&path).json(&body)).await.status, StatusCode::UNAUTHORIZED);

@@ -2,15 +2,10 @@
 
 use std::time::Duration;
 
-use customer_accounts::{
-    entity::outbox_email,
-    mail::{outbox, worker},
-};
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{PASSWORD, TestApp, UPDATE_PROFILE, error_codes, spawn_with},
+    helpers::{PASSWORD, TestApp, UPDATE_PROFILE, error_codes, outbox, spawn_with},
     smtp::{SmtpServer, link_token, to},
 };
 
@@ -163,13 +158,13 @@ async fn mail_written_while_smtp_is_down_is_delivered_once_it_comes_up() {
     assert!(answer["message"].is_string(), "the request succeeds while SMTP is down");
     // Wait until the worker has tried and failed each letter.
     for _ in 0..100 {
-        let rows = outbox_email::Entity::find().all(&app.state.db).await.unwrap();
+        let rows = outbox::rows(&app.state.db).await;
         if rows.len() == 2 && rows.iter().all(|r| r.attempts > 0 && r.last_error.is_some()) {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let counts = outbox::counts(&app.state.db).await.unwrap();
+    let counts = outbox::counts(&app.state.db).await;
     assert_eq!((counts.pending, counts.sent), (2, 0));
 
     let smtp = SmtpServer::start_on(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
@@ -177,7 +172,7 @@ async fn mail_written_while_smtp_is_down_is_delivered_once_it_comes_up() {
     assert_eq!(to(&messages, "jane@example.com").len(), 2);
     app.dispatch_pending_mail().await;
     assert_eq!(smtp.messages().len(), 2, "delivered once each");
-    assert_eq!(outbox::counts(&app.state.db).await.unwrap().sent, 2);
+    assert_eq!(outbox::counts(&app.state.db).await.sent, 2);
 }
 
 #[tokio::test]
@@ -188,16 +183,14 @@ async fn competing_or_restarted_workers_deliver_each_message_exactly_once() {
         app.register(&format!("customer{i}@example.com")).await;
     }
     // A message a crashed worker had claimed: nobody may take it until the claim lapses.
-    let crashed = outbox_email::Entity::find().all(&app.state.db).await.unwrap().remove(0);
-    let mut claimed: outbox_email::ActiveModel = crashed.clone().into();
-    claimed.locked_until = Set(Some(chrono::Utc::now() + chrono::Duration::minutes(5)));
-    claimed.update(&app.state.db).await.unwrap();
+    let crashed = outbox::rows(&app.state.db).await.remove(0);
+    outbox::claim(&app.state.db, crashed.id, chrono::Utc::now() + chrono::Duration::minutes(5)).await;
 
     let smtp = SmtpServer::start_on(std::net::TcpListener::bind(("127.0.0.1", port)).unwrap());
     // The app's own worker races three more, as after a restart with a second process up.
     let rivals = (0..3).map(|_| async {
         for _ in 0..20 {
-            worker::deliver_due(&app.state).await.unwrap();
+            customer_accounts::jobs::run_due(&app.state).await.unwrap();
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     });
@@ -205,10 +198,8 @@ async fn competing_or_restarted_workers_deliver_each_message_exactly_once() {
     let messages = smtp.wait_for(5).await;
     assert_eq!(messages.len(), 5, "the claimed message waits");
 
-    let mut lapsed: outbox_email::ActiveModel = crashed.into();
-    lapsed.locked_until = Set(Some(chrono::Utc::now() - chrono::Duration::seconds(1)));
-    lapsed.update(&app.state.db).await.unwrap();
-    worker::deliver_due(&app.state).await.unwrap();
+    outbox::claim(&app.state.db, crashed.id, chrono::Utc::now() - chrono::Duration::seconds(1)).await;
+    customer_accounts::jobs::run_due(&app.state).await.unwrap();
     let messages = smtp.wait_for(6).await;
     app.dispatch_pending_mail().await;
     assert_eq!(smtp.messages().len(), 6);

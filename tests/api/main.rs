@@ -12,6 +12,7 @@ mod hostile_accounts;
 mod hostile_shops;
 mod login;
 mod mail;
+mod migrations;
 mod orders;
 mod password_policy;
 mod profile;

@@ -72,14 +72,9 @@ async fn orders_of(app: &TestApp, key: &str, token: &str) -> Vec<String> {
 
 /// Waits until the background runner has done every job.
 async fn jobs_done(app: &TestApp) {
-    use customer_accounts::entity::background_job;
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    use customer_accounts::{accounts::LinkGuestOrders, queue};
     for _ in 0..200 {
-        let waiting = background_job::Entity::find()
-            .filter(background_job::Column::DoneAt.is_null())
-            .count(&app.state.db)
-            .await
-            .unwrap();
+        let waiting = queue::counts(&app.state.db, Some(LinkGuestOrders::KIND)).await.unwrap().pending;
         if waiting == 0 {
             return;
         }

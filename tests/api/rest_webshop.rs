@@ -164,7 +164,7 @@ async fn a_project_with_api_keys_requires_one_of_them() {
         .0,
         StatusCode::CREATED
     );
-    let key = accounts::create_api_key(&app.state.db, 1, "storefront").await.unwrap();
+    let key = accounts::create_api_key(&app.state, 1, "storefront").await.unwrap();
     let body = json!({ "project_id": 1, "email": "b@example.com", "password": "correct-horse" });
     for presented in [None, Some("1|wrong-secret"), Some("garbage")] {
         let (status, answer) = app.webshop_register(&body, presented).await;
@@ -174,7 +174,7 @@ async fn a_project_with_api_keys_requires_one_of_them() {
         );
     }
     assert_eq!(app.webshop_register(&body, Some(&key.key)).await.0, StatusCode::CREATED);
-    accounts::revoke_api_key(&app.state.db, key.record.id).await.unwrap();
+    accounts::revoke_api_key(&app.state, key.record.id).await.unwrap();
     let body = json!({ "project_id": 1, "email": "c@example.com", "password": "correct-horse" });
     assert_eq!(
         app.webshop_register(&body, Some(&key.key)).await.0,
@@ -188,7 +188,7 @@ async fn a_project_with_api_keys_requires_one_of_them() {
     );
 
     // Only an operator reopens the project; a revoked key stays refused even then.
-    assert!(accounts::require_api_key(&app.state.db, 1, false).await.unwrap());
+    assert!(accounts::require_api_key(&app.state, 1, false).await.unwrap());
     assert_eq!(
         app.webshop_register(&body, Some(&key.key)).await.0,
         StatusCode::UNAUTHORIZED,

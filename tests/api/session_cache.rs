@@ -138,13 +138,13 @@ async fn verification_suspension_and_deletion_show_on_the_very_next_request() {
 async fn the_command_line_suspends_and_reactivates_an_account() {
     let app = spawn().await;
     let jane = app.register("jane@example.com").await;
-    let output = app.cli(&["customer", "suspend", "jane@example.com"]);
+    let output = app.cli(&["customer", "suspend", "jane@example.com"]).await;
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(String::from_utf8_lossy(&output.stdout), "jane@example.com suspended\n");
     assert!(me(&app, &jane.token).await.is_null(), "sessions ended by another process");
-    assert!(app.cli(&["customer", "reactivate", "jane@example.com"]).status.success());
+    assert!(app.cli(&["customer", "reactivate", "jane@example.com"]).await.status.success());
     assert!(app.login("jane@example.com", PASSWORD).await["token"].is_string());
-    let unknown = app.cli(&["customer", "suspend", "nobody@example.com"]);
+    let unknown = app.cli(&["customer", "suspend", "nobody@example.com"]).await;
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no customer with that email"));
 }

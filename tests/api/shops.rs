@@ -19,7 +19,7 @@ pub async fn second_shop(app: &TestApp) -> String {
     .insert(&app.state.db)
     .await
     .unwrap();
-    accounts::create_api_key(&app.state.db, 2, "storefront").await.unwrap().key
+    accounts::create_api_key(&app.state, 2, "storefront").await.unwrap().key
 }
 
 /// A GraphQL request with optional `X-Project-Key` and bearer.
@@ -123,7 +123,7 @@ async fn a_wrong_or_revoked_key_is_refused_rather_than_served_another_shop() {
         let answer = gql_in_shop(&app, Some(&wrong), None, REGISTER, registration("x@example.com")).await;
         assert_eq!(top_level_code(&answer), Some("UNAUTHENTICATED"), "{wrong}: {answer}");
     }
-    accounts::revoke_api_key(&app.state.db, id.parse().unwrap()).await.unwrap();
+    accounts::revoke_api_key(&app.state, id.parse().unwrap()).await.unwrap();
     let answer = gql_in_shop(&app, Some(&key), None, REGISTER, registration("x@example.com")).await;
     assert_eq!(top_level_code(&answer), Some("UNAUTHENTICATED"));
     let jane = app.register("jane@example.com").await;
@@ -134,7 +134,7 @@ async fn a_wrong_or_revoked_key_is_refused_rather_than_served_another_shop() {
 #[tokio::test]
 async fn a_default_shop_that_requires_a_key_requires_it_on_graphql_too() {
     let app = spawn().await;
-    let key = accounts::create_api_key(&app.state.db, 1, "storefront").await.unwrap().key;
+    let key = accounts::create_api_key(&app.state, 1, "storefront").await.unwrap().key;
     let answer = app.gql(REGISTER, registration("jane@example.com")).await;
     assert_eq!(top_level_code(&answer), Some("API_KEY_REQUIRED"), "{answer}");
     let answer = gql_in_shop(&app, Some(&key), None, REGISTER, registration("jane@example.com")).await;

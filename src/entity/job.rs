@@ -1,30 +1,31 @@
-//! Emails waiting for delivery, written in the same transaction as the change that causes them.
+//! Background work of every kind (mail delivery, guest-order linking …), one durable queue.
 
 use sea_orm::entity::prelude::*;
 
-/// A row of `outbox_emails`.
+/// A row of `jobs`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "outbox_emails")]
+#[sea_orm(table_name = "jobs")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// The account the letter is about; `None` for letters queued before this was recorded.
+    /// What to do (`mail`, `link_guest_orders` …); its kind knows how.
+    pub kind: String,
+    /// The account the work is about, if one.
     pub customer_id: Option<i64>,
-    pub recipient: String,
-    pub subject: String,
+    /// What the kind needs to do it, as JSON.
     #[sea_orm(column_type = "Text")]
-    pub text_body: String,
-    #[sea_orm(column_type = "Text")]
-    pub html_body: String,
+    pub payload: String,
+    /// Attempts so far.
     pub attempts: i32,
     #[sea_orm(column_type = "Text", nullable)]
     pub last_error: Option<String>,
     pub next_attempt_at: DateTimeUtc,
-    /// A worker holds the message until then; a crashed worker's claim lapses.
+    /// A runner holds the job until then; a crashed runner's claim lapses.
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
-    pub sent_at: Option<DateTimeUtc>,
-    /// Set when the worker gave up after its last attempt.
+    /// When it was done.
+    pub done_at: Option<DateTimeUtc>,
+    /// When it was given up on (its retry budget spent, or a permanent failure).
     pub failed_at: Option<DateTimeUtc>,
 }
 
