@@ -72,8 +72,9 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub state: AppState,
-    /// Kept alive for the test: dropping it deletes the database.
-    _db: TestDb,
+    /// Kept alive for the test: dropping it deletes the database (`None` for an app beside
+    /// another, whose database that one owns).
+    _db: Option<TestDb>,
 }
 
 /// Settings every test starts from.
@@ -107,6 +108,17 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let db = TestDb::create().await;
     let mut settings = test_settings(&db);
     configure(&mut settings);
+    start(settings, Some(db)).await
+}
+
+/// A second app (a replica) on `first`'s database, with settings adjusted by `configure`.
+pub async fn spawn_beside(first: &TestApp, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = first.state.settings.clone();
+    configure(&mut settings);
+    start(settings, None).await
+}
+
+async fn start(settings: Settings, db: Option<TestDb>) -> TestApp {
     let settings = settings.validate().unwrap();
     let state = AppState::build(settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -148,3 +148,173 @@ async fn the_command_line_suspends_and_reactivates_an_account() {
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no customer with that email"));
 }
+
+/// A write a cached session depends on, made on one replica and checked on another.
+#[derive(Debug, Clone, Copy)]
+enum Write {
+    Logout,
+    RevokeSession,
+    LogoutEverywhere,
+    RefreshTokenReplay,
+    ProfileChange,
+    EmailChange,
+    PasswordChange,
+    PasswordReset,
+    EmailVerification,
+    Suspension,
+    Deletion,
+}
+
+impl Write {
+    const ALL: [Write; 11] = [
+        Write::Logout,
+        Write::RevokeSession,
+        Write::LogoutEverywhere,
+        Write::RefreshTokenReplay,
+        Write::ProfileChange,
+        Write::EmailChange,
+        Write::PasswordChange,
+        Write::PasswordReset,
+        Write::EmailVerification,
+        Write::Suspension,
+        Write::Deletion,
+    ];
+
+    /// Makes the write on `a` for Jane, whose session `watched` (cached by the other replica) it
+    /// affects; `other` is a second session of hers. Returns what `me` must show for `watched`.
+    async fn make(self, a: &TestApp, jane: &crate::helpers::Customer, watched: &str, other: &str) -> Value {
+        match self {
+            Write::Logout => {
+                mutate(a, watched, "mutation { logout { success } }", json!({})).await;
+                Value::Null
+            }
+            Write::RevokeSession => {
+                let sessions = mutate(a, watched, "{ me { sessions { id current } } }", json!({})).await;
+                let list = sessions["data"]["me"]["sessions"].as_array().unwrap();
+                let own = list.iter().find(|s| s["current"] == true).unwrap()["id"].clone();
+                let revoke = "mutation($id: ID!) { revokeSession(id: $id) { success } }";
+                mutate(a, other, revoke, json!({ "id": own })).await;
+                Value::Null
+            }
+            Write::LogoutEverywhere => {
+                mutate(a, other, "mutation { logoutEverywhere { revoked } }", json!({})).await;
+                Value::Null
+            }
+            Write::RefreshTokenReplay => Value::Null,
+            Write::ProfileChange => {
+                mutate(a, other, UPDATE_PROFILE, json!({ "input": { "firstName": "Janet" } })).await;
+                json!("Janet")
+            }
+            Write::EmailChange => {
+                let input = json!({ "input": { "email": "janet@example.com", "currentPassword": PASSWORD } });
+                mutate(a, other, UPDATE_PROFILE, input).await;
+                json!("janet@example.com")
+            }
+            Write::PasswordChange => {
+                let new = "a-completely-new-passphrase-9";
+                let input = json!({ "input": { "currentPassword": PASSWORD, "newPassword": new,
+                    "newPasswordConfirmation": new } });
+                mutate(a, other, UPDATE_PROFILE, input).await;
+                Value::Null
+            }
+            Write::PasswordReset => {
+                let link = issue_link(a, &jane.id, Purpose::PasswordReset).await;
+                let reset = "mutation($t: String!, $p: String!) { resetPassword(token: $t, password: $p, passwordConfirmation: $p) { token } }";
+                a.gql(reset, json!({ "t": link, "p": "a-completely-new-passphrase-9" })).await;
+                Value::Null
+            }
+            Write::EmailVerification => {
+                let link = issue_link(a, &jane.id, Purpose::EmailVerification).await;
+                a.gql("mutation($t: String!) { verifyEmail(token: $t) { success } }", json!({ "t": link }))
+                    .await;
+                json!(true)
+            }
+            Write::Suspension => {
+                assert!(accounts::set_suspended(&a.state, 1, "jane@example.com", true).await.unwrap());
+                Value::Null
+            }
+            Write::Deletion => {
+                let delete = "mutation($p: String!) { deleteAccount(currentPassword: $p) { success } }";
+                mutate(a, other, delete, json!({ "p": PASSWORD })).await;
+                Value::Null
+            }
+        }
+    }
+
+    /// What `me` shows of the watched session that this write changes.
+    fn seen(self, me: &Value) -> Value {
+        match self {
+            Write::ProfileChange => me["firstName"].clone(),
+            Write::EmailChange => me["email"].clone(),
+            Write::EmailVerification => json!(me["emailVerifiedAt"].is_string()),
+            _ => me.clone(),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_write_a_cached_session_depends_on_is_seen_by_another_replica_at_once() {
+    let test = "every_write_a_cached_session_depends_on_is_seen_by_another_replica_at_once";
+    // Replicas hear each other through PostgreSQL's NOTIFY, or on SQLite through Redis.
+    let redis = if crate::helpers::on_postgres() {
+        None
+    } else {
+        let Some(redis) = crate::helpers::TestRedis::start(test) else { return };
+        Some(redis)
+    };
+    const ME_ALL: &str = "{ me { id email firstName emailVerifiedAt } }";
+    for write in Write::ALL {
+        // A prefix of the case's own: one case's notices never reach another's replicas.
+        let prefix = crate::helpers::unique_redis_prefix();
+        let shared = |s: &mut customer_accounts::config::Settings| {
+            // Ten minutes: without a notice, the other replica would answer from memory.
+            s.session_cache_ttl_seconds = 600;
+            if let Some(redis) = &redis {
+                s.redis_url = Some(secrecy::SecretString::from(redis.url()));
+                s.redis_key_prefix = prefix.clone();
+            }
+        };
+        let a = spawn_with(shared).await;
+        let b = crate::helpers::spawn_beside(&a, shared).await;
+        let jane = a.register("jane@example.com").await;
+        let login = a
+            .gql(
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token refreshToken } }",
+                json!({ "e": "jane@example.com", "p": PASSWORD }),
+            )
+            .await;
+        let watched = login["data"]["login"]["token"].as_str().unwrap().to_owned();
+        let refresh = login["data"]["login"]["refreshToken"].as_str().unwrap().to_owned();
+        let seen_on_b = |token: String| {
+            let b = &b;
+            async move { b.gql_as(Some(&token), ME_ALL, json!({})).await["data"]["me"].clone() }
+        };
+        let before = seen_on_b(watched.clone()).await;
+        assert!(before.is_object(), "{write:?}: {before}");
+        assert_eq!(seen_on_b(watched.clone()).await, before, "{write:?}: cached on B");
+
+        let expected = match write {
+            Write::RefreshTokenReplay => {
+                let refresh_query =
+                    "mutation($r: String!) { refreshAccessToken(refreshToken: $r) { token } }";
+                a.gql(refresh_query, json!({ "r": refresh })).await;
+                a.gql(refresh_query, json!({ "r": refresh })).await;
+                Value::Null
+            }
+            _ => write.make(&a, &jane, &watched, &jane.token).await,
+        };
+        let started = std::time::Instant::now();
+        loop {
+            let now = seen_on_b(watched.clone()).await;
+            let shown = if expected.is_null() { now.clone() } else { write.seen(&now) };
+            if shown == expected {
+                break;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(3),
+                "{write:?}: replica B still answers {now} from its cache"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
