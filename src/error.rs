@@ -4,25 +4,19 @@ use std::{fmt, time::Duration};
 
 use axum::http::StatusCode;
 
+use crate::accounts::fields::Attribute;
+
 /// An input field a customer can get wrong, named once for every door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     /// `email`.
     Email,
-    /// `firstName` / `first_name`.
-    FirstName,
-    /// `lastName` / `last_name`.
-    LastName,
+    /// One of the customer's attributes (names, phone …): named by its declaration.
+    Customer(Attribute),
     /// `password`.
     Password,
     /// `passwordConfirmation` / `password_confirmation`.
     PasswordConfirmation,
-    /// `phone`.
-    Phone,
-    /// `gender`.
-    Gender,
-    /// `dateOfBirth` / `date_of_birth`.
-    DateOfBirth,
     /// `currentPassword` / `current_password`.
     CurrentPassword,
     /// `newPassword`.
@@ -33,14 +27,6 @@ pub enum Field {
     Token,
     /// `project_id` (webshop API).
     ProjectId,
-    /// `account_type` (webshop API).
-    AccountType,
-    /// `company` (webshop API).
-    Company,
-    /// `tax_number` (webshop API).
-    TaxNumber,
-    /// `cart_reminder_consent` (webshop API).
-    CartReminderConsent,
     /// `default_billing.firstname`.
     BillingFirstName,
     /// `default_billing.lastname`.
@@ -61,6 +47,12 @@ pub enum Field {
     Id,
     /// `refreshToken` / `refresh_token`.
     RefreshToken,
+    /// An address's `firstName`.
+    AddressFirstName,
+    /// An address's `lastName`.
+    AddressLastName,
+    /// An address's `company`.
+    AddressCompany,
     /// An address's `street`.
     Street,
     /// An address's house `number`.
@@ -71,6 +63,8 @@ pub enum Field {
     City,
     /// An address's `country`.
     Country,
+    /// An address's `phone`.
+    AddressPhone,
     /// A guest order's `reference`.
     Reference,
     /// A guest order's `total`.
@@ -81,89 +75,117 @@ pub enum Field {
     PlacedAt,
 }
 
+/// A field's names: on GraphQL, on each legacy API, and as a person reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Names {
+    /// In GraphQL inputs and `UserError.field` (`firstName`).
+    pub graphql: &'static str,
+    /// On the Bagisto paths (`first_name`).
+    pub bagisto: &'static str,
+    /// On the webshop paths (`firstname`).
+    pub webshop: &'static str,
+    /// As a person reads it, lower case (`first name`).
+    pub label: &'static str,
+}
+
 impl Field {
+    /// Every name of the field: one exhaustive table, so a new field cannot go unnamed.
+    pub fn names(self) -> Names {
+        let (graphql, bagisto, webshop, label) = match self {
+            Field::Customer(attribute) => {
+                let spec = attribute.spec();
+                (spec.graphql, spec.snake, spec.webshop.unwrap_or(spec.snake), spec.label)
+            }
+            Field::Email => ("email", "email", "email", "email"),
+            Field::Password => ("password", "password", "password", "password"),
+            Field::PasswordConfirmation => (
+                "passwordConfirmation",
+                "password_confirmation",
+                "password_confirmation",
+                "password confirmation",
+            ),
+            Field::CurrentPassword => {
+                ("currentPassword", "current_password", "current_password", "current password")
+            }
+            // Bagisto's profile change names the new password `password`.
+            Field::NewPassword => ("newPassword", "password", "password", "new password"),
+            Field::NewPasswordConfirmation => (
+                "newPasswordConfirmation",
+                "password_confirmation",
+                "password_confirmation",
+                "new password confirmation",
+            ),
+            Field::Token => ("token", "token", "token", "token"),
+            Field::ProjectId => ("projectId", "project_id", "project_id", "project id"),
+            Field::BillingFirstName => (
+                "defaultBilling.firstName",
+                "default_billing.firstname",
+                "default_billing.firstname",
+                "billing first name",
+            ),
+            Field::BillingLastName => (
+                "defaultBilling.lastName",
+                "default_billing.lastname",
+                "default_billing.lastname",
+                "billing last name",
+            ),
+            Field::BillingStreet => (
+                "defaultBilling.street",
+                "default_billing.street",
+                "default_billing.street",
+                "billing street",
+            ),
+            Field::BillingNumber => (
+                "defaultBilling.number",
+                "default_billing.number",
+                "default_billing.number",
+                "billing number",
+            ),
+            Field::BillingPostcode => (
+                "defaultBilling.postcode",
+                "default_billing.postcode",
+                "default_billing.postcode",
+                "billing postcode",
+            ),
+            Field::BillingCity => {
+                ("defaultBilling.city", "default_billing.city", "default_billing.city", "billing city")
+            }
+            Field::BillingCountry => (
+                "defaultBilling.country",
+                "default_billing.country",
+                "default_billing.country",
+                "billing country",
+            ),
+            Field::BillingPhone => {
+                ("defaultBilling.phone", "default_billing.phone", "default_billing.phone", "billing phone")
+            }
+            Field::Id => ("id", "id", "id", "id"),
+            Field::RefreshToken => ("refreshToken", "refresh_token", "refresh_token", "refresh token"),
+            Field::AddressFirstName => ("firstName", "first_name", "firstname", "first name"),
+            Field::AddressLastName => ("lastName", "last_name", "lastname", "last name"),
+            Field::AddressCompany => ("company", "company", "company", "company"),
+            Field::Street => ("street", "street", "street", "street"),
+            Field::Number => ("number", "number", "number", "number"),
+            Field::Postcode => ("postcode", "postcode", "postcode", "postcode"),
+            Field::City => ("city", "city", "city", "city"),
+            Field::Country => ("country", "country", "country", "country"),
+            Field::AddressPhone => ("phone", "phone", "phone", "phone"),
+            Field::Reference => ("reference", "reference", "reference", "reference"),
+            Field::Total => ("total", "total", "total", "total"),
+            Field::Currency => ("currency", "currency", "currency", "currency"),
+            Field::PlacedAt => ("placedAt", "placed_at", "placed_at", "placed at"),
+        };
+        Names { graphql, bagisto, webshop, label }
+    }
+
     /// The field's name in GraphQL inputs.
     pub fn camel_name(self) -> &'static str {
-        match self {
-            Field::Email => "email",
-            Field::FirstName => "firstName",
-            Field::LastName => "lastName",
-            Field::Password => "password",
-            Field::PasswordConfirmation => "passwordConfirmation",
-            Field::Phone => "phone",
-            Field::Gender => "gender",
-            Field::DateOfBirth => "dateOfBirth",
-            Field::CurrentPassword => "currentPassword",
-            Field::NewPassword => "newPassword",
-            Field::NewPasswordConfirmation => "newPasswordConfirmation",
-            Field::Token => "token",
-            Field::ProjectId => "projectId",
-            Field::AccountType => "accountType",
-            Field::Company => "company",
-            Field::TaxNumber => "taxNumber",
-            Field::CartReminderConsent => "cartReminderConsent",
-            Field::BillingFirstName => "defaultBilling.firstName",
-            Field::BillingLastName => "defaultBilling.lastName",
-            Field::BillingStreet => "defaultBilling.street",
-            Field::BillingNumber => "defaultBilling.number",
-            Field::BillingPostcode => "defaultBilling.postcode",
-            Field::BillingCity => "defaultBilling.city",
-            Field::BillingCountry => "defaultBilling.country",
-            Field::BillingPhone => "defaultBilling.phone",
-            Field::Id => "id",
-            Field::RefreshToken => "refreshToken",
-            Field::Street => "street",
-            Field::Number => "number",
-            Field::Postcode => "postcode",
-            Field::City => "city",
-            Field::Country => "country",
-            Field::Reference => "reference",
-            Field::Total => "total",
-            Field::Currency => "currency",
-            Field::PlacedAt => "placedAt",
-        }
+        self.names().graphql
     }
 
     /// The field as a person reads it, lower case ("first name").
     pub fn label(self) -> &'static str {
-        match self {
-            Field::Email => "email",
-            Field::FirstName => "first name",
-            Field::LastName => "last name",
-            Field::Password => "password",
-            Field::PasswordConfirmation => "password confirmation",
-            Field::Phone => "phone",
-            Field::Gender => "gender",
-            Field::DateOfBirth => "date of birth",
-            Field::CurrentPassword => "current password",
-            Field::NewPassword => "new password",
-            Field::NewPasswordConfirmation => "new password confirmation",
-            Field::Token => "token",
-            Field::ProjectId => "project id",
-            Field::AccountType => "account type",
-            Field::Company => "company",
-            Field::TaxNumber => "tax number",
-            Field::CartReminderConsent => "cart reminder consent",
-            Field::BillingFirstName => "billing first name",
-            Field::BillingLastName => "billing last name",
-            Field::BillingStreet => "billing street",
-            Field::BillingNumber => "billing number",
-            Field::BillingPostcode => "billing postcode",
-            Field::BillingCity => "billing city",
-            Field::BillingCountry => "billing country",
-            Field::BillingPhone => "billing phone",
-            Field::Id => "id",
-            Field::RefreshToken => "refresh token",
-            Field::Street => "street",
-            Field::Number => "number",
-            Field::Postcode => "postcode",
-            Field::City => "city",
-            Field::Country => "country",
-            Field::Reference => "reference",
-            Field::Total => "total",
-            Field::Currency => "currency",
-            Field::PlacedAt => "placed at",
-        }
+        self.names().label
     }
 }
 
@@ -433,12 +455,113 @@ impl fmt::Display for Field {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every field there is: each variant, and each customer attribute. Written as a match, so a
+    /// new variant fails to compile here until it is listed.
+    pub(crate) fn every_field() -> Vec<Field> {
+        let listed = |field: Field| match field {
+            Field::Email
+            | Field::Customer(_)
+            | Field::Password
+            | Field::PasswordConfirmation
+            | Field::CurrentPassword
+            | Field::NewPassword
+            | Field::NewPasswordConfirmation
+            | Field::Token
+            | Field::ProjectId
+            | Field::BillingFirstName
+            | Field::BillingLastName
+            | Field::BillingStreet
+            | Field::BillingNumber
+            | Field::BillingPostcode
+            | Field::BillingCity
+            | Field::BillingCountry
+            | Field::BillingPhone
+            | Field::Id
+            | Field::RefreshToken
+            | Field::AddressFirstName
+            | Field::AddressLastName
+            | Field::AddressCompany
+            | Field::Street
+            | Field::Number
+            | Field::Postcode
+            | Field::City
+            | Field::Country
+            | Field::AddressPhone
+            | Field::Reference
+            | Field::Total
+            | Field::Currency
+            | Field::PlacedAt => field,
+        };
+        let mut fields: Vec<Field> = [
+            Field::Email,
+            Field::Password,
+            Field::PasswordConfirmation,
+            Field::CurrentPassword,
+            Field::NewPassword,
+            Field::NewPasswordConfirmation,
+            Field::Token,
+            Field::ProjectId,
+            Field::BillingFirstName,
+            Field::BillingLastName,
+            Field::BillingStreet,
+            Field::BillingNumber,
+            Field::BillingPostcode,
+            Field::BillingCity,
+            Field::BillingCountry,
+            Field::BillingPhone,
+            Field::Id,
+            Field::RefreshToken,
+            Field::AddressFirstName,
+            Field::AddressLastName,
+            Field::AddressCompany,
+            Field::Street,
+            Field::Number,
+            Field::Postcode,
+            Field::City,
+            Field::Country,
+            Field::AddressPhone,
+            Field::Reference,
+            Field::Total,
+            Field::Currency,
+            Field::PlacedAt,
+        ]
+        .into_iter()
+        .map(listed)
+        .collect();
+        fields.extend(Attribute::ALL.into_iter().map(Field::Customer));
+        fields
+    }
+
+    #[test]
+    fn every_field_has_every_name_and_no_two_share_a_graphql_name_and_label() {
+        let mut seen = std::collections::HashSet::new();
+        for field in every_field() {
+            let names = field.names();
+            for name in [names.graphql, names.bagisto, names.webshop, names.label] {
+                assert!(!name.is_empty(), "{field:?}");
+            }
+            let customer_or_address = matches!(
+                field,
+                Field::Customer(_)
+                    | Field::AddressFirstName
+                    | Field::AddressLastName
+                    | Field::AddressCompany
+                    | Field::AddressPhone
+            );
+            // An address's names repeat the customer's on purpose (they are the same words).
+            assert!(seen.insert((names.graphql, names.label)) || customer_or_address, "{field:?}");
+        }
+    }
 
     #[test]
     fn messages_name_the_field_and_its_limit() {
-        assert_eq!(FieldError::new(Field::FirstName, Code::Required).message(), "First name is required.");
+        assert_eq!(
+            FieldError::new(Field::Customer(Attribute::FirstName), Code::Required).message(),
+            "First name is required."
+        );
         assert_eq!(
             FieldError::length(Field::Password, Code::TooShort, 8).message(),
             "Password must be at least 8 characters."

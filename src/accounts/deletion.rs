@@ -2,7 +2,10 @@
 //! stays anonymised for what refers to it, and the old address gets a confirmation.
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set,
+    sea_query::{Alias, Expr, ExprTrait as _, Query},
+};
 
 use super::{
     Authenticated, Origin, Work, credentials,
@@ -10,11 +13,90 @@ use super::{
 };
 use crate::{
     auth::{Password, cache::Change, secret},
-    entity::{address, customer, job, one_time_token, session},
+    entity::customer,
     error::{Code, Error, Field, Result},
     mail::Letter,
     state::AppState,
 };
+
+/// What deleting an account does with a table holding something of its customer's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    /// The rows go (by the customer column, or with the rows they belong to).
+    Deleted,
+    /// The row stays, with everything personal erased (the account itself).
+    Anonymised,
+    /// The rows stay, no longer the account's (the shop's own records).
+    Unlinked,
+}
+
+/// A table holding something of a customer's, and what deletion and the export do with it.
+#[derive(Debug, Clone, Copy)]
+pub struct PersonalData {
+    /// The table.
+    pub table: &'static str,
+    /// The column naming the customer, where the table has one.
+    pub column: Option<&'static str>,
+    /// What deleting the account does with its rows.
+    pub on_delete: OnDelete,
+    /// The key of the customer's data export that shows them, if one does (secrets are
+    /// described, never exported).
+    pub exported: Option<&'static str>,
+}
+
+/// Every table that holds something of a customer's. Deletion deletes by this list, and a test
+/// fails when a table refers to a customer and is not in it.
+pub const PERSONAL_DATA: [PersonalData; 8] = [
+    PersonalData {
+        table: "customers",
+        column: Some("id"),
+        on_delete: OnDelete::Anonymised,
+        exported: Some("account"),
+    },
+    // Sessions hold the browser and network of each login: deleted, not only revoked.
+    PersonalData {
+        table: "sessions",
+        column: Some("customer_id"),
+        on_delete: OnDelete::Deleted,
+        exported: Some("sessions"),
+    },
+    // With their session (on delete cascade); only hashes, so only described.
+    PersonalData { table: "refresh_tokens", column: None, on_delete: OnDelete::Deleted, exported: None },
+    PersonalData {
+        table: "one_time_tokens",
+        column: Some("customer_id"),
+        on_delete: OnDelete::Deleted,
+        exported: Some("emailed_links"),
+    },
+    PersonalData {
+        table: "addresses",
+        column: Some("customer_id"),
+        on_delete: OnDelete::Deleted,
+        exported: Some("addresses"),
+    },
+    // The orders are the shop's records; they stop being this account's.
+    PersonalData {
+        table: "guest_orders",
+        column: Some("customer_id"),
+        on_delete: OnDelete::Unlinked,
+        exported: Some("orders"),
+    },
+    // The account's own jobs: its mail (a waiting link would point at nothing now) and its
+    // guest-order linking. Events for the shop's other systems name no customer row.
+    PersonalData {
+        table: "jobs",
+        column: Some("customer_id"),
+        on_delete: OnDelete::Deleted,
+        exported: Some("emails"),
+    },
+    // Keyed by the shop and address, or the customer: forgotten by key.
+    PersonalData {
+        table: "event_windows",
+        column: None,
+        on_delete: OnDelete::Deleted,
+        exported: Some("login_failures"),
+    },
+];
 
 /// The email a deleted account keeps: unique, never deliverable (`.invalid` is reserved by
 /// RFC 2606), and no address anyone can register, so the real address is free again.
@@ -54,41 +136,27 @@ pub async fn delete_account(
     row.email_normalized = Set(gone);
     // No argon2 string: nothing ever verifies against it.
     row.password_hash = Set(String::new());
-    row.first_name = Set(String::new());
-    row.last_name = Set(String::new());
-    row.gender = Set(None);
-    row.date_of_birth = Set(None);
-    row.phone = Set(None);
-    row.account_type = Set(None);
-    row.company = Set(None);
-    row.tax_number = Set(None);
-    row.cart_reminder_consent = Set(None);
+    super::fields::erase(&mut row);
     row.email_verified_at = Set(None);
     row.status = Set(customer::STATUS_DELETED);
     row.security_stamp = Set(crate::auth::session::new_stamp());
     row.deleted_at = Set(Some(now));
     row.updated_at = Set(now);
     row.update(work.db()).await?;
-    // Sessions hold the browser and network of each login: deleted, not only revoked. Their
-    // refresh tokens go with them (on delete cascade).
-    session::Entity::delete_many().filter(session::Column::CustomerId.eq(id)).exec(work.db()).await?;
-    one_time_token::Entity::delete_many()
-        .filter(one_time_token::Column::CustomerId.eq(id))
-        .exec(work.db())
-        .await?;
-    address::Entity::delete_many().filter(address::Column::CustomerId.eq(id)).exec(work.db()).await?;
+    // Every table declared as deleted with the account, by its customer column.
+    for table in PERSONAL_DATA {
+        if let (OnDelete::Deleted, Some(column)) = (table.on_delete, table.column) {
+            let delete = Query::delete()
+                .from_table(Alias::new(table.table))
+                .and_where(Expr::col(Alias::new(column)).eq(id))
+                .to_owned();
+            work.db().execute(&delete).await?;
+        }
+    }
     let address = windows::address_key(project, email);
     windows::forget(work.db(), Window::LoginFailures, &address).await?;
     windows::forget(work.db(), Window::ResetRequests, &address).await?;
     windows::forget(work.db(), Window::VerificationMails, &windows::customer_key(id)).await?;
-    // This account's mail, sent or waiting (a waiting link would point at nothing now); never
-    // that of another shop's account with the same address.
-    job::Entity::delete_many()
-        .filter(job::Column::CustomerId.eq(id))
-        .filter(job::Column::Kind.eq(crate::mail::KIND))
-        .exec(work.db())
-        .await?;
-    // The orders are the shop's records; they stop being this account's.
     super::orders::release(work.db(), id, None).await?;
 
     let confirmation = state.mail.compose(&current.email, &Letter::AccountDeleted { name: &name })?;

@@ -1,11 +1,15 @@
 //! Everything stored about one customer, for a data-subject access request
 //! (`customer-accounts customer export EMAIL`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
+use serde_json::json;
 
 use super::{
+    fields::{Attribute, Attributes, Kind, Value},
     validate::Email,
     windows::{self, Window},
 };
@@ -45,28 +49,14 @@ pub struct Account {
     pub project_id: i32,
     /// Email, as typed.
     pub email: String,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
-    /// Gender.
-    pub gender: Option<String>,
-    /// Date of birth.
-    pub date_of_birth: Option<NaiveDate>,
-    /// Phone.
-    pub phone: Option<String>,
+    /// Every attribute the account keeps (names, phone …), by its snake_case name; null where
+    /// none is stored.
+    #[serde(flatten)]
+    pub attributes: BTreeMap<&'static str, serde_json::Value>,
     /// Customer group code.
     pub group: Option<String>,
     /// Whether a password is set (it is stored only as an argon2id hash).
     pub password_set: bool,
-    /// Webshop account type.
-    pub account_type: Option<String>,
-    /// Company.
-    pub company: Option<String>,
-    /// Tax number.
-    pub tax_number: Option<String>,
-    /// Consent to cart reminders.
-    pub cart_reminder_consent: Option<bool>,
     /// When the address was verified.
     pub email_verified_at: Option<DateTime<Utc>>,
     /// Created.
@@ -267,21 +257,29 @@ pub async fn export_customer(
     let address = windows::address_key(project_id, &normalized);
     let login_failures = windows::times(db, Window::LoginFailures, &address).await?;
     let reset_requests = windows::times(db, Window::ResetRequests, &address).await?;
+    let stored = Attributes::of(&row);
+    let attributes = Attribute::ALL
+        .into_iter()
+        .map(|attribute| {
+            let spec = attribute.spec();
+            let value = match stored.get(attribute) {
+                Some(Value::Text(text)) => json!(text),
+                Some(Value::Gender(gender)) => json!(gender.as_str()),
+                Some(Value::Date(date)) => json!(date.format("%Y-%m-%d").to_string()),
+                Some(Value::Flag(flag)) => json!(flag),
+                None if spec.kind == (Kind::Text { required: true }) => json!(""),
+                None => serde_json::Value::Null,
+            };
+            (spec.snake, value)
+        })
+        .collect();
     let account = Account {
         id: row.id,
         project_id: row.project_id,
         email: row.email,
-        first_name: row.first_name,
-        last_name: row.last_name,
-        gender: row.gender,
-        date_of_birth: row.date_of_birth,
-        phone: row.phone,
+        attributes,
         group,
         password_set: !row.password_hash.is_empty(),
-        account_type: row.account_type,
-        company: row.company,
-        tax_number: row.tax_number,
-        cart_reminder_consent: row.cart_reminder_consent,
         email_verified_at: row.email_verified_at,
         created_at: row.created_at,
         updated_at: row.updated_at,

@@ -9,6 +9,7 @@ mod caller;
 mod credentials;
 mod deletion;
 mod export;
+pub mod fields;
 mod groups;
 mod linking;
 mod lockout;
@@ -32,7 +33,7 @@ pub use addresses::{
     set_default_address, update_address,
 };
 pub use caller::{Authenticated, Need, caller};
-pub use deletion::delete_account;
+pub use deletion::{OnDelete, PERSONAL_DATA, PersonalData, delete_account};
 pub use export::{CustomerExport, export_customer};
 pub use linking::LinkGuestOrders;
 pub use login::login;
@@ -109,11 +110,6 @@ impl customer::Model {
     /// "First Last".
     pub fn full_name(&self) -> String {
         format!("{} {}", self.first_name, self.last_name)
-    }
-
-    /// The stored gender, if any.
-    pub fn gender(&self) -> Option<Gender> {
-        self.gender.as_deref().and_then(Gender::parse)
     }
 
     /// Whether the account may log in.

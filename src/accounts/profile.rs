@@ -4,8 +4,11 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use super::{
-    Authenticated, Customer, Gender, Given, Origin, Work, credentials, password_policy,
-    register::email_taken_or_internal, validate::Checks,
+    Authenticated, Customer, Origin, Work, credentials,
+    fields::{self, Attribute, Entered, Purpose, Raw},
+    password_policy,
+    register::email_taken_or_internal,
+    validate::Checks,
 };
 use crate::{
     auth::{Password, cache::Change, one_time, session},
@@ -14,19 +17,11 @@ use crate::{
     state::AppState,
 };
 
-/// Changes to a profile. `None` leaves a field as it is; `Some(None)` clears an optional one.
+/// Changes to a profile: only what is given changes.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileChanges {
-    /// New first name.
-    pub first_name: Option<String>,
-    /// New last name.
-    pub last_name: Option<String>,
-    /// New gender, or clear it (`Some(Given::Missing)`).
-    pub gender: Option<Given<Gender>>,
-    /// New date of birth, or clear it (`Some(Given::Missing)`).
-    pub date_of_birth: Option<Given<chrono::NaiveDate>>,
-    /// New phone, or clear it.
-    pub phone: Option<Option<String>>,
+    /// New attributes (names, phone …), or [`Raw::Clear`] to clear an optional one.
+    pub attributes: Entered,
     /// New email: needs `current_password`.
     pub email: Option<String>,
     /// Proof of identity for email and password changes.
@@ -52,11 +47,8 @@ pub async fn update_profile(
     let now = Utc::now();
     let current = &super::own_row(state, caller).await?;
     let mut checks = Checks::default();
-    let first_name = changes.first_name.as_deref().map(|v| checks.text(Field::FirstName, v));
-    let last_name = changes.last_name.as_deref().map(|v| checks.text(Field::LastName, v));
-    let phone = changes.phone.as_ref().map(|v| checks.optional_text(Field::Phone, v.as_deref()));
-    let gender = changes.gender.map(|g| checks.gender(g));
-    let date_of_birth = changes.date_of_birth.map(|d| checks.date_of_birth(d, now.date_naive()));
+    let values =
+        fields::judge(&mut checks, &changes.attributes, &Attribute::ALL, Purpose::Change, now.date_naive());
     let email = changes.email.as_deref().map(|v| checks.email(Field::Email, v));
     let new_password = changes.new_password.as_ref().or(changes.new_password_confirmation.as_ref());
     if new_password.is_some() {
@@ -67,15 +59,17 @@ pub async fn update_profile(
         );
     }
     if let Some(new_password) = &changes.new_password {
+        let changed_name = |attribute, now: &str| match changes.attributes.get(&attribute) {
+            Some(Raw::Text(text)) => text.clone(),
+            _ => now.to_owned(),
+        };
+        let (first, last) = (
+            changed_name(Attribute::FirstName, &current.first_name),
+            changed_name(Attribute::LastName, &current.last_name),
+        );
         let guessable = password_policy::Guessable {
             emails: vec![&current.email, changes.email.as_deref().unwrap_or_default()],
-            names: vec![
-                (&current.first_name, &current.last_name),
-                (
-                    changes.first_name.as_deref().unwrap_or(&current.first_name),
-                    changes.last_name.as_deref().unwrap_or(&current.last_name),
-                ),
-            ],
+            names: vec![(&current.first_name, &current.last_name), (&first, &last)],
         };
         if let Some(weak) =
             password_policy::weakness(state, Field::NewPassword, new_password, &guessable).await?
@@ -105,22 +99,12 @@ pub async fn update_profile(
     };
 
     let email_changed = email.as_ref().is_some_and(|e| e.normalized != current.email_normalized);
+    let nothing_changes = values.is_empty() && email.is_none() && password_hash.is_none();
+    if nothing_changes {
+        return Ok(current.clone().into());
+    }
     let mut row = current.clone().into_active_model();
-    if let Some(Some(value)) = first_name {
-        row.first_name = Set(value);
-    }
-    if let Some(Some(value)) = last_name {
-        row.last_name = Set(value);
-    }
-    if let Some(Some(value)) = phone {
-        row.phone = Set(value);
-    }
-    if let Some(Some(value)) = date_of_birth {
-        row.date_of_birth = Set(value);
-    }
-    if let Some(Some(value)) = gender {
-        row.gender = Set(value.map(|g| g.as_str().to_owned()));
-    }
+    fields::apply(&mut row, &values);
     if let Some(email) = email {
         // A new address is unproven until verified; a change of letter case is the same address.
         if email.normalized != current.email_normalized {
@@ -133,9 +117,6 @@ pub async fn update_profile(
         row.password_hash = Set(hash.clone());
         // Logins that checked the old password must not open a session after this commits.
         row.security_stamp = Set(session::new_stamp());
-    }
-    if !row.is_changed() {
-        return Ok(current.clone().into());
     }
     row.updated_at = Set(now);
 

@@ -4,8 +4,11 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Set, SqlErr};
 
 use super::{
-    Address, DEFAULT_GROUP_CODE, Gender, Given, Origin, STATUS_ACTIVE, SignedIn, Work, authorize_project,
-    credentials, password_policy, project_exists, validate::Checks,
+    Address, DEFAULT_GROUP_CODE, Given, Origin, STATUS_ACTIVE, SignedIn, Work, authorize_project,
+    credentials,
+    fields::{self, Attribute, Entered, Purpose, Raw},
+    password_policy, project_exists,
+    validate::Checks,
 };
 use crate::{
     auth::Password,
@@ -21,21 +24,13 @@ pub struct Registration {
     pub project_id: Given<i32>,
     /// Email address.
     pub email: String,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
     /// Password.
     pub password: Password,
     /// The password again; `None` where the API asks for no confirmation (the webshop's).
     pub password_confirmation: Option<Password>,
-    /// Phone number.
-    pub phone: Option<String>,
-    /// Gender.
-    pub gender: Given<Gender>,
-    /// Date of birth.
-    pub date_of_birth: Given<chrono::NaiveDate>,
-    /// The webshop API's extra fields.
+    /// The customer's attributes as the door received them (names, phone …).
+    pub attributes: Entered,
+    /// What only the webshop register path takes.
     pub webshop: Option<WebshopDetails>,
 }
 
@@ -45,39 +40,41 @@ impl Registration {
         Self {
             project_id: Given::Value(project_id),
             email: String::new(),
-            first_name: String::new(),
-            last_name: String::new(),
             password: Password::new(String::new()),
             password_confirmation: None,
-            phone: None,
-            gender: Given::Missing,
-            date_of_birth: Given::Missing,
+            attributes: Entered::new(),
             webshop: None,
         }
     }
 }
 
-/// The webshop API's account details.
+/// What only the webshop register path takes.
 #[derive(Debug, Clone, Default)]
 pub struct WebshopDetails {
     /// The storefront's project API key, as presented (`Authorization: Bearer`).
     pub api_key: Option<String>,
-    /// `private` or `business`.
-    pub account_type: Option<String>,
-    /// Company name.
-    pub company: Option<String>,
-    /// Tax (VAT) number.
-    pub tax_number: Option<String>,
-    /// Consent to cart reminder emails.
-    pub cart_reminder_consent: Given<bool>,
     /// The default billing address.
     pub default_billing: Option<Address>,
 }
+
+/// The attributes judged before the password, after it, and after the billing address: the
+/// order a request's mistakes have always been reported in.
+const NAMES: [Attribute; 2] = [Attribute::FirstName, Attribute::LastName];
+const DETAILS: [Attribute; 6] = [
+    Attribute::Phone,
+    Attribute::Gender,
+    Attribute::DateOfBirth,
+    Attribute::AccountType,
+    Attribute::Company,
+    Attribute::TaxNumber,
+];
+const CONSENTS: [Attribute; 1] = [Attribute::CartReminderConsent];
 
 /// Creates the account, opens its first session and returns a token: the customer is logged in.
 pub async fn register(state: &AppState, origin: &Origin, input: Registration) -> Result<SignedIn> {
     credentials::admit(state, origin).await?;
     let now = Utc::now();
+    let today = now.date_naive();
     let mut checks = Checks::default();
     let project_id = match input.project_id {
         Given::Value(id) if project_exists(&state.db, id).await? => Some(id),
@@ -91,16 +88,8 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     }
     let email = checks.email(Field::Email, &input.email);
     // The webshop document makes names optional; every other door requires them.
-    let names_required = input.webshop.is_none();
-    let name = |checks: &mut Checks, field, value: &str| {
-        if names_required {
-            checks.text(field, value)
-        } else {
-            checks.optional_text(field, Some(value)).map(Option::unwrap_or_default)
-        }
-    };
-    let first_name = name(&mut checks, Field::FirstName, &input.first_name);
-    let last_name = name(&mut checks, Field::LastName, &input.last_name);
+    let purpose = Purpose::Registration { names_optional: input.webshop.is_some() };
+    let mut values = fields::judge(&mut checks, &input.attributes, &NAMES, purpose, today);
     let min_length = state.settings.password_min_length;
     match &input.password_confirmation {
         Some(confirmation) => checks.new_password(
@@ -112,32 +101,32 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
             checks.password(Field::Password, Some(&input.password), min_length);
         }
     }
+    let entered_name = |attribute| match input.attributes.get(&attribute) {
+        Some(Raw::Text(text)) => text.as_str(),
+        _ => "",
+    };
     let guessable = password_policy::Guessable {
         emails: vec![&input.email],
-        names: vec![(&input.first_name, &input.last_name)],
+        names: vec![(entered_name(Attribute::FirstName), entered_name(Attribute::LastName))],
     };
     if let Some(weak) = password_policy::weakness(state, Field::Password, &input.password, &guessable).await?
     {
         checks.refuse(weak);
     }
-    let phone = checks.optional_text(Field::Phone, input.phone.as_deref());
-    let gender = checks.gender(input.gender);
-    let date_of_birth = checks.date_of_birth(input.date_of_birth, now.date_naive());
-    let webshop = input.webshop.as_ref().map(|details| checks.webshop(details));
+    values.extend(fields::judge(&mut checks, &input.attributes, &DETAILS, purpose, today));
+    let billing = match input.webshop.as_ref().and_then(|w| w.default_billing.as_ref()) {
+        Some(address) => checks.billing_address(address).map(Some),
+        None => Some(None),
+    };
+    values.extend(fields::judge(&mut checks, &input.attributes, &CONSENTS, purpose, today));
     checks.finish()?;
-    let webshop = webshop.flatten().unwrap_or_default();
-    let (
-        Some(project_id),
-        Some(email),
-        Some(first_name),
-        Some(last_name),
-        Some(phone),
-        Some(gender),
-        Some(date_of_birth),
-    ) = (project_id, email, first_name, last_name, phone, gender, date_of_birth)
-    else {
+    let (Some(project_id), Some(email), Some(billing)) = (project_id, email, billing) else {
         return Err(Error::internal(anyhow::anyhow!("validation passed without values")));
     };
+    // Every attribute the registration left out is stored as none.
+    for attribute in Attribute::ALL {
+        values.entry(attribute).or_insert(None);
+    }
 
     // Hash before the transaction opens: a pooled connection is never held while argon2 runs.
     let password_hash = state.hasher.hash(&input.password).await?;
@@ -150,32 +139,22 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
         .ok_or_else(|| {
             Error::internal(anyhow::anyhow!("customer group `{DEFAULT_GROUP_CODE}` is missing"))
         })?;
-    let customer = customer::ActiveModel {
+    let mut row = customer::ActiveModel {
         project_id: Set(project_id),
         email: Set(email.address),
         email_normalized: Set(email.normalized),
         password_hash: Set(password_hash),
-        first_name: Set(first_name),
-        last_name: Set(last_name),
-        gender: Set(gender.map(|g| g.as_str().to_owned())),
-        date_of_birth: Set(date_of_birth),
-        phone: Set(phone),
         status: Set(STATUS_ACTIVE),
         customer_group_id: Set(group.id),
         email_verified_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-        account_type: Set(webshop.account_type),
-        company: Set(webshop.company),
-        tax_number: Set(webshop.tax_number),
-        cart_reminder_consent: Set(webshop.cart_reminder_consent.value()),
         security_stamp: Set(crate::auth::session::new_stamp()),
         ..Default::default()
-    }
-    .insert(work.db())
-    .await
-    .map_err(email_taken_or_internal)?;
-    if let Some(billing) = webshop.default_billing {
+    };
+    fields::apply(&mut row, &values);
+    let customer = row.insert(work.db()).await.map_err(email_taken_or_internal)?;
+    if let Some(billing) = billing {
         let defaults = super::addresses::Defaults { billing: true, shipping: false };
         super::addresses::insert(work.db(), customer.id, billing, defaults, now).await?;
     }

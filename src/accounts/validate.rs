@@ -1,8 +1,6 @@
 //! Field rules shared by every operation: parsed once, collected so a client sees every mistake.
 
-use chrono::NaiveDate;
-
-use super::{Address, Gender, Given, WebshopDetails};
+use super::Address;
 use crate::{
     auth::Password,
     error::{Code, Error, Field, FieldError, Result},
@@ -190,35 +188,9 @@ impl Checks {
         None
     }
 
-    /// The webshop API's details: `None` when any of them is refused.
-    pub fn webshop(&mut self, details: &WebshopDetails) -> Option<WebshopDetails> {
-        let account_type = match details.account_type.as_deref().map(|t| t.trim().to_ascii_lowercase()) {
-            None => Some(None),
-            Some(t) if t.is_empty() => Some(None),
-            Some(t) if t == "private" || t == "business" => Some(Some(t)),
-            Some(_) => {
-                self.refuse(FieldError::new(Field::AccountType, Code::Invalid));
-                None
-            }
-        };
-        let company = self.optional_text(Field::Company, details.company.as_deref());
-        let tax_number = self.optional_text(Field::TaxNumber, details.tax_number.as_deref());
-        let billing = match &details.default_billing {
-            None => Some(None),
-            Some(address) => self.address(address).map(Some),
-        };
-        if details.cart_reminder_consent == Given::Malformed {
-            self.refuse(FieldError::new(Field::CartReminderConsent, Code::Invalid));
-            return None;
-        }
-        Some(WebshopDetails {
-            api_key: details.api_key.clone(),
-            account_type: account_type?,
-            company: company?,
-            tax_number: tax_number?,
-            cart_reminder_consent: details.cart_reminder_consent,
-            default_billing: billing?,
-        })
+    /// The webshop register path's default billing address: every part optional.
+    pub fn billing_address(&mut self, address: &Address) -> Option<Address> {
+        self.address(address)
     }
 
     fn address(&mut self, address: &Address) -> Option<Address> {
@@ -249,14 +221,14 @@ impl Checks {
         let required = |checks: &mut Self, field, value: &Option<String>| {
             checks.text(field, value.as_deref().unwrap_or_default()).map(Some)
         };
-        let first_name = required(self, Field::FirstName, &address.first_name);
-        let last_name = required(self, Field::LastName, &address.last_name);
+        let first_name = required(self, Field::AddressFirstName, &address.first_name);
+        let last_name = required(self, Field::AddressLastName, &address.last_name);
         let street = required(self, Field::Street, &address.street);
         let postcode = required(self, Field::Postcode, &address.postcode);
         let city = required(self, Field::City, &address.city);
-        let company = self.optional_text(Field::Company, address.company.as_deref());
+        let company = self.optional_text(Field::AddressCompany, address.company.as_deref());
         let number = self.optional_text(Field::Number, address.number.as_deref());
-        let phone = self.optional_text(Field::Phone, address.phone.as_deref());
+        let phone = self.optional_text(Field::AddressPhone, address.phone.as_deref());
         let country = match self.country(Field::Country, address.country.as_deref()) {
             Some(None) => self.refuse_none(FieldError::new(Field::Country, Code::Required)),
             other => other,
@@ -282,25 +254,6 @@ impl Checks {
                 Ok(country) => Some(Some(country.alpha2().to_owned())),
                 Err(_) => self.refuse_none(FieldError::new(field, Code::Invalid)),
             },
-        }
-    }
-
-    /// A gender in any letter case; blank means none.
-    pub fn gender(&mut self, given: Given<Gender>) -> Option<Option<Gender>> {
-        match given {
-            Given::Missing => Some(None),
-            Given::Value(gender) => Some(Some(gender)),
-            Given::Malformed => self.refuse_none(FieldError::new(Field::Gender, Code::Invalid)),
-        }
-    }
-
-    /// A date of birth strictly in the past and not before 1900; missing means none.
-    pub fn date_of_birth(&mut self, given: Given<NaiveDate>, today: NaiveDate) -> Option<Option<NaiveDate>> {
-        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
-        match given {
-            Given::Missing => Some(None),
-            Given::Value(date) if date < today && date >= earliest => Some(Some(date)),
-            _ => self.refuse_none(FieldError::new(Field::DateOfBirth, Code::Invalid)),
         }
     }
 }
@@ -365,7 +318,7 @@ mod tests {
         for good in ["Zoë O'Brien-Smith", "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}", "José"]
         {
             let mut checks = Checks::default();
-            assert!(checks.text(Field::FirstName, good).is_some(), "{good:?}");
+            assert!(checks.text(Field::AddressFirstName, good).is_some(), "{good:?}");
         }
     }
 
@@ -381,27 +334,9 @@ mod tests {
     #[test]
     fn every_mistake_is_reported_at_once() {
         let mut checks = Checks::default();
-        checks.text(Field::FirstName, " ");
+        checks.text(Field::AddressFirstName, " ");
         checks.email(Field::Email, "not-an-email");
         let Err(Error::Invalid(errors)) = checks.finish() else { panic!("expected a refusal") };
         assert_eq!(errors.len(), 2);
-    }
-
-    #[test]
-    fn dates_of_birth_must_be_iso_dates_in_the_past() {
-        let Some(today) = NaiveDate::from_ymd_opt(2026, 11, 23) else { panic!("a valid date") };
-        let given = |raw: &str| Given::from_text(Some(raw), super::super::parse_date);
-        let mut checks = Checks::default();
-        assert_eq!(
-            checks.date_of_birth(given("1990-04-01"), today),
-            Some(NaiveDate::from_ymd_opt(1990, 4, 1))
-        );
-        assert_eq!(checks.date_of_birth(given(" "), today), Some(None));
-        assert!(checks.finish().is_ok());
-        for bad in ["01/04/1990", "2026-11-23", "1899-12-31", "1990-02-30"] {
-            let mut checks = Checks::default();
-            assert_eq!(checks.date_of_birth(given(bad), today), None, "{bad}");
-            assert!(checks.finish().is_err());
-        }
     }
 }

@@ -1,9 +1,9 @@
 //! What the house shows of a customer and a group: the doors shape these, never the stored rows
 //! (a column added to a table changes no API by accident, and no door can reach a password hash).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 
-use super::Gender;
+use super::fields::{Attribute, Attributes};
 use crate::entity::{customer, customer_group, session};
 
 /// Whether an account may log in.
@@ -24,18 +24,10 @@ pub struct Customer {
     pub project_id: i32,
     /// Email address, as the customer typed it.
     pub email: String,
-    /// First name.
-    pub first_name: String,
-    /// Last name.
-    pub last_name: String,
     /// "First Last".
     pub name: String,
-    /// Gender, if given.
-    pub gender: Option<Gender>,
-    /// Date of birth, if given.
-    pub date_of_birth: Option<NaiveDate>,
-    /// Phone number, if given.
-    pub phone: Option<String>,
+    /// The customer's attributes (names, phone, gender …), as declared in [`super::fields`].
+    pub attributes: Attributes,
     /// Whether the account may log in.
     pub status: Status,
     /// The customer group's id.
@@ -54,22 +46,28 @@ impl Customer {
     pub fn status_code(&self) -> i16 {
         self.status_code
     }
+
+    /// First name.
+    pub fn first_name(&self) -> &str {
+        self.attributes.text(Attribute::FirstName).unwrap_or_default()
+    }
+
+    /// Last name.
+    pub fn last_name(&self) -> &str {
+        self.attributes.text(Attribute::LastName).unwrap_or_default()
+    }
 }
 
 impl From<customer::Model> for Customer {
     fn from(row: customer::Model) -> Self {
         Self {
             name: row.full_name(),
-            gender: row.gender(),
+            attributes: Attributes::of(&row),
             status: if row.is_active() { Status::Active } else { Status::Suspended },
             status_code: row.status,
             id: row.id,
             project_id: row.project_id,
             email: row.email,
-            first_name: row.first_name,
-            last_name: row.last_name,
-            date_of_birth: row.date_of_birth,
-            phone: row.phone,
             group_id: row.customer_group_id,
             email_verified_at: row.email_verified_at,
             created_at: row.created_at,

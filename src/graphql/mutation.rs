@@ -10,14 +10,10 @@ use super::{
     types::{
         Customer, DeleteAccountPayload, ForgotPasswordPayload, LoginPayload, LogoutPayload,
         RefreshTokenPayload, RegisterInput, RegisterPayload, ResendVerificationEmailPayload,
-        ResetPasswordPayload, UpdateProfileInput, UpdateProfilePayload, VerifyEmailPayload, change,
-        change_given,
+        ResetPasswordPayload, UpdateProfileInput, UpdateProfilePayload, VerifyEmailPayload,
     },
 };
-use crate::{
-    accounts::{self, Given, ProfileChanges, Registration},
-    auth::Password,
-};
+use crate::{accounts, auth::Password};
 
 /// The answer to every `forgotPassword`, whether or not the address has an account.
 pub const FORGOT_PASSWORD_MESSAGE: &str =
@@ -42,17 +38,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         input: RegisterInput,
     ) -> async_graphql::Result<RegisterPayload> {
-        let registration = Registration {
-            email: input.email,
-            first_name: input.first_name,
-            last_name: input.last_name,
-            password: Password::new(input.password),
-            password_confirmation: Some(Password::new(input.password_confirmation)),
-            phone: input.phone,
-            gender: input.gender.map_or(Given::Missing, |g| Given::Value(g.into())),
-            date_of_birth: Given::from_text(input.date_of_birth.as_deref(), accounts::parse_date),
-            ..Registration::new(shop(ctx).await?)
-        };
+        let registration = input.registration(shop(ctx).await?);
         let signed_in = match accounts::register(state(ctx)?, origin(ctx)?, registration).await {
             Ok(signed_in) => signed_in,
             Err(err) => return payload(Err(err)),
@@ -95,19 +81,7 @@ impl AccountMutation {
         input: UpdateProfileInput,
     ) -> async_graphql::Result<UpdateProfilePayload> {
         let caller = require_caller(ctx).await?;
-        let changes = ProfileChanges {
-            first_name: input.first_name,
-            last_name: input.last_name,
-            gender: change_given(input.gender, |g| Given::Value(g.into())),
-            date_of_birth: change_given(input.date_of_birth, |d| {
-                Given::from_text(Some(&d), accounts::parse_date)
-            }),
-            phone: change(input.phone, |p| p),
-            email: input.email,
-            current_password: input.current_password.map(Password::new),
-            new_password: input.new_password.map(Password::new),
-            new_password_confirmation: input.new_password_confirmation.map(Password::new),
-        };
+        let changes = input.changes();
         let result = accounts::update_profile(state(ctx)?, origin(ctx)?, &caller, changes).await.map(|c| {
             UpdateProfilePayload {
                 customer: Some(Customer::new(c, Some(caller.session_id))),

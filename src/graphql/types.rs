@@ -8,7 +8,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::context::{state, top_level};
 use crate::{
-    accounts::{self, Given},
+    accounts::{
+        self, ProfileChanges, Registration,
+        fields::{Attribute, Entered, Raw},
+    },
+    auth::Password,
     error::{Code, FieldError},
 };
 
@@ -99,11 +103,11 @@ impl Customer {
     }
     /// First name.
     async fn first_name(&self) -> &str {
-        &self.view.first_name
+        self.view.first_name()
     }
     /// Last name.
     async fn last_name(&self) -> &str {
-        &self.view.last_name
+        self.view.last_name()
     }
     /// First and last name.
     async fn name(&self) -> &str {
@@ -111,15 +115,15 @@ impl Customer {
     }
     /// Gender, if given.
     async fn gender(&self) -> Option<Gender> {
-        self.view.gender.map(Gender::from)
+        self.view.attributes.gender().map(Gender::from)
     }
     /// Date of birth, if given.
     async fn date_of_birth(&self) -> Option<Date> {
-        self.view.date_of_birth.map(Date)
+        self.view.attributes.date(Attribute::DateOfBirth).map(Date)
     }
     /// Phone number, if given.
     async fn phone(&self) -> Option<&str> {
-        self.view.phone.as_deref()
+        self.view.attributes.text(Attribute::Phone)
     }
     /// Whether the account may log in.
     async fn status(&self) -> CustomerStatus {
@@ -404,20 +408,56 @@ pub struct UpdateProfileInput {
     pub new_password_confirmation: Option<String>,
 }
 
-/// `MaybeUndefined` as the domain's "leave / clear / set" of a value the house judges.
-pub fn change_given<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> Given<U>) -> Option<Given<U>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(Given::Missing),
-        MaybeUndefined::Value(v) => Some(map(v)),
+impl RegisterInput {
+    /// The registration this input asks for, in `project_id`'s shop.
+    pub fn registration(self, project_id: i32) -> Registration {
+        let mut attributes = Entered::new();
+        attributes.insert(Attribute::FirstName, Raw::Text(self.first_name));
+        attributes.insert(Attribute::LastName, Raw::Text(self.last_name));
+        let optional = [
+            (Attribute::Phone, self.phone),
+            (Attribute::Gender, self.gender.map(|g| accounts::Gender::from(g).as_str().to_owned())),
+            (Attribute::DateOfBirth, self.date_of_birth),
+        ];
+        attributes.extend(optional.into_iter().filter_map(|(a, v)| Some((a, Raw::Text(v?)))));
+        Registration {
+            email: self.email,
+            password: Password::new(self.password),
+            password_confirmation: Some(Password::new(self.password_confirmation)),
+            attributes,
+            ..Registration::new(project_id)
+        }
     }
 }
 
-/// `MaybeUndefined` as the domain's "leave / clear / set".
-pub fn change<T, U>(value: MaybeUndefined<T>, map: impl FnOnce(T) -> U) -> Option<Option<U>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(map(v))),
+impl UpdateProfileInput {
+    /// The changes this input asks for.
+    pub fn changes(self) -> ProfileChanges {
+        let mut attributes = Entered::new();
+        let given = [(Attribute::FirstName, self.first_name), (Attribute::LastName, self.last_name)];
+        attributes.extend(given.into_iter().filter_map(|(a, v)| Some((a, Raw::Text(v?)))));
+        let gender = self.gender.map_value(|g| accounts::Gender::from(g).as_str().to_owned());
+        for (attribute, value) in [
+            (Attribute::Gender, gender),
+            (Attribute::DateOfBirth, self.date_of_birth),
+            (Attribute::Phone, self.phone),
+        ] {
+            match value {
+                MaybeUndefined::Undefined => {}
+                MaybeUndefined::Null => {
+                    attributes.insert(attribute, Raw::Clear);
+                }
+                MaybeUndefined::Value(text) => {
+                    attributes.insert(attribute, Raw::Text(text));
+                }
+            }
+        }
+        ProfileChanges {
+            attributes,
+            email: self.email,
+            current_password: self.current_password.map(Password::new),
+            new_password: self.new_password.map(Password::new),
+            new_password_confirmation: self.new_password_confirmation.map(Password::new),
+        }
     }
 }

@@ -9,6 +9,10 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::openapi::{
+    KnownFormat, Object, ObjectBuilder, RefOr, Schema, SchemaFormat, Type, schema::SchemaType,
+};
 
 use super::{
     Bagisto, Fields, SESSION_COOKIE, credential,
@@ -17,8 +21,8 @@ use super::{
 };
 use crate::{
     accounts::{
-        self, Authenticated, Customer, Gender, Given, Need, Origin, ProfileChanges, Registration,
-        ResetRequest,
+        self, Authenticated, Customer, Gender, Need, Origin, ProfileChanges, Registration, ResetRequest,
+        fields::{self, Attribute, Kind, Value as FieldValue},
     },
     auth::Password,
     error::Error,
@@ -42,22 +46,62 @@ pub(super) fn guarded(state: &AppState) -> Router<AppState> {
     routes().route_layer(axum::middleware::from_fn_with_state(state.clone(), super::same_origin_pages))
 }
 
-/// A customer as Bagisto's API shows one. Fields in alphabetical order: the order its answers
-/// have always had on the wire.
-#[derive(Serialize, utoipa::ToSchema)]
-pub(super) struct BagistoCustomer {
-    created_at: String,
-    date_of_birth: Option<String>,
-    email: String,
-    first_name: String,
-    gender: Option<&'static str>,
-    group: BagistoGroup,
-    id: i64,
-    last_name: String,
-    name: String,
-    phone: Option<String>,
-    status: i16,
-    updated_at: String,
+/// A customer as Bagisto's API shows one: its fixed fields and every attribute Bagisto has (see
+/// [`Attribute::bagisto`]), keys in alphabetical order, the order its answers have always had on
+/// the wire. Its OpenAPI schema is built from the same declaration.
+pub(super) struct BagistoCustomer(Map<String, Value>);
+
+impl Serialize for BagistoCustomer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
+impl utoipa::PartialSchema for BagistoCustomer {
+    fn schema() -> RefOr<Schema> {
+        let text = || Object::with_type(Type::String);
+        let nullable = || Object::with_type(SchemaType::from_iter([Type::String, Type::Null]));
+        let mut properties: Vec<(&str, RefOr<Schema>)> = vec![
+            ("created_at", text().into()),
+            ("email", text().into()),
+            ("group", utoipa::openapi::Ref::from_schema_name("BagistoGroup").into()),
+            ("id", ObjectBuilder::new().schema_type(Type::Integer).format(Some(int64())).into()),
+            ("name", text().into()),
+            ("status", ObjectBuilder::new().schema_type(Type::Integer).format(Some(int32())).into()),
+            ("updated_at", text().into()),
+        ];
+        for spec in Attribute::bagisto() {
+            let schema = match spec.kind {
+                Kind::Text { required: true } => text(),
+                Kind::Gender => ObjectBuilder::new()
+                    .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                    .enum_values(Some(["Male", "Female", "Other"]))
+                    .build(),
+                _ => nullable(),
+            };
+            properties.push((spec.snake, schema.into()));
+        }
+        properties.sort_by_key(|(name, _)| *name);
+        let mut object = ObjectBuilder::new();
+        for (name, schema) in properties {
+            object = object.property(name, schema).required(name);
+        }
+        object.build().into()
+    }
+}
+
+impl utoipa::ToSchema for BagistoCustomer {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("BagistoGroup".to_owned(), <BagistoGroup as utoipa::PartialSchema>::schema()));
+    }
+}
+
+fn int64() -> SchemaFormat {
+    SchemaFormat::KnownFormat(KnownFormat::Int64)
+}
+
+fn int32() -> SchemaFormat {
+    SchemaFormat::KnownFormat(KnownFormat::Int32)
 }
 
 /// A customer group as Bagisto shows one.
@@ -76,31 +120,41 @@ fn timestamp(at: DateTime<Utc>) -> String {
 
 async fn shape(state: &AppState, customer: Customer) -> Result<BagistoCustomer, Error> {
     let group = accounts::group(state, customer.group_id).await?;
-    let status = customer.status_code();
-    let shaped = BagistoCustomer {
-        id: customer.id,
-        name: customer.name,
-        gender: customer.gender.map(|g| match g {
-            Gender::Male => "Male",
-            Gender::Female => "Female",
-            Gender::Other => "Other",
-        }),
-        date_of_birth: customer.date_of_birth.map(|d| d.format("%Y-%m-%d").to_string()),
-        status,
-        group: BagistoGroup {
-            id: group.id,
-            name: group.name,
-            created_at: group.created_at.map(timestamp),
-            updated_at: group.updated_at.map(timestamp),
-        },
-        created_at: timestamp(customer.created_at),
-        updated_at: timestamp(customer.updated_at),
-        email: customer.email,
-        first_name: customer.first_name,
-        last_name: customer.last_name,
-        phone: customer.phone,
+    let group = BagistoGroup {
+        id: group.id,
+        name: group.name,
+        created_at: group.created_at.map(timestamp),
+        updated_at: group.updated_at.map(timestamp),
     };
-    Ok(shaped)
+    let mut shaped = Map::new();
+    shaped.insert("created_at".into(), json!(timestamp(customer.created_at)));
+    shaped.insert("email".into(), json!(customer.email));
+    shaped.insert("group".into(), serde_json::to_value(group).map_err(Error::internal)?);
+    shaped.insert("id".into(), json!(customer.id));
+    shaped.insert("name".into(), json!(customer.name));
+    shaped.insert("status".into(), json!(customer.status_code()));
+    shaped.insert("updated_at".into(), json!(timestamp(customer.updated_at)));
+    for spec in Attribute::bagisto() {
+        let value = match customer.attributes.get(spec.attribute) {
+            Some(FieldValue::Text(text)) => json!(text),
+            Some(FieldValue::Gender(gender)) => json!(match gender {
+                Gender::Male => "Male",
+                Gender::Female => "Female",
+                Gender::Other => "Other",
+            }),
+            Some(FieldValue::Date(date)) => json!(date.format("%Y-%m-%d").to_string()),
+            Some(FieldValue::Flag(flag)) => json!(flag),
+            None if spec.kind == (Kind::Text { required: true }) => json!(""),
+            None => Value::Null,
+        };
+        shaped.insert(spec.snake.into(), value);
+    }
+    Ok(BagistoCustomer(shaped))
+}
+
+/// The attributes a Bagisto request gives, by their Bagisto names.
+fn attributes(fields: &Fields) -> fields::Entered {
+    fields.attributes(Attribute::bagisto().map(|spec| (spec.attribute, spec.snake)))
 }
 
 /// The caller a legacy credential names, as `need` asks. These paths serve the default
@@ -147,13 +201,9 @@ pub(super) async fn register(
     let project = accounts::storefront_project(&state, storefront_key(&headers).as_deref()).await?;
     let registration = Registration {
         email: fields.text("email").unwrap_or_default(),
-        first_name: fields.text("first_name").unwrap_or_default(),
-        last_name: fields.text("last_name").unwrap_or_default(),
         password: Password::new(fields.text("password").unwrap_or_default()),
         password_confirmation: Some(Password::new(fields.text("password_confirmation").unwrap_or_default())),
-        phone: fields.text("phone"),
-        gender: Given::from_text(fields.text("gender").as_deref(), Gender::parse),
-        date_of_birth: Given::from_text(fields.text("date_of_birth").as_deref(), accounts::parse_date),
+        attributes: attributes(&fields),
         ..Registration::new(project)
     };
     accounts::register(&state, &origin, registration).await?;
@@ -291,14 +341,8 @@ pub(super) async fn update_profile(
     uri: Uri,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
-    let optional = |key: &str| fields.has(key).then(|| fields.text(key));
     let changes = ProfileChanges {
-        first_name: fields.text("first_name"),
-        last_name: fields.text("last_name"),
-        gender: optional("gender").map(|g| Given::from_text(g.as_deref(), Gender::parse)),
-        date_of_birth: optional("date_of_birth")
-            .map(|d| Given::from_text(d.as_deref(), accounts::parse_date)),
-        phone: optional("phone"),
+        attributes: attributes(&fields),
         email: fields.text("email"),
         current_password: fields.text("current_password").map(Password::new),
         new_password: fields.text("password").filter(|p| !p.is_empty()).map(Password::new),
@@ -332,8 +376,8 @@ pub(super) async fn delete_account(
     uri: Uri,
     fields: Fields,
 ) -> Result<Response, Bagisto> {
-    let caller = caller(&state, &headers, &uri).await?;
     let current_password = Password::new(fields.text("current_password").unwrap_or_default());
+    let caller = caller(&state, &headers, &uri).await?;
     accounts::delete_account(&state, &origin, &caller, &current_password).await?;
     let mut response = Json(Message::new("Your account has been deleted.")).into_response();
     set_cookie(&mut response, &state, "", 0);

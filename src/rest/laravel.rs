@@ -2,59 +2,22 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::{Code, Field, FieldError};
+use crate::{
+    accounts::fields::Kind,
+    error::{Code, Field, FieldError},
+};
 
 /// How a legacy API names the domain's fields.
 pub type Naming = fn(Field) -> &'static str;
 
-/// Bagisto's snake_case names; the profile's new password is its `password`.
+/// Bagisto's snake_case names.
 pub fn bagisto_name(field: Field) -> &'static str {
-    match field {
-        Field::Email => "email",
-        Field::FirstName => "first_name",
-        Field::LastName => "last_name",
-        Field::Password | Field::NewPassword => "password",
-        Field::PasswordConfirmation | Field::NewPasswordConfirmation => "password_confirmation",
-        Field::Phone => "phone",
-        Field::Gender => "gender",
-        Field::DateOfBirth => "date_of_birth",
-        Field::CurrentPassword => "current_password",
-        Field::Token => "token",
-        Field::Id => "id",
-        Field::RefreshToken => "refresh_token",
-        Field::Street => "street",
-        Field::Number => "number",
-        Field::Postcode => "postcode",
-        Field::City => "city",
-        Field::Country => "country",
-        other => webshop_name(other),
-    }
+    field.names().bagisto
 }
 
 /// The webshop API's names.
 pub fn webshop_name(field: Field) -> &'static str {
-    match field {
-        Field::FirstName => "firstname",
-        Field::LastName => "lastname",
-        Field::ProjectId => "project_id",
-        Field::AccountType => "account_type",
-        Field::Company => "company",
-        Field::TaxNumber => "tax_number",
-        Field::CartReminderConsent => "cart_reminder_consent",
-        Field::BillingFirstName => "default_billing.firstname",
-        Field::BillingLastName => "default_billing.lastname",
-        Field::BillingStreet => "default_billing.street",
-        Field::BillingNumber => "default_billing.number",
-        Field::BillingPostcode => "default_billing.postcode",
-        Field::BillingCity => "default_billing.city",
-        Field::BillingCountry => "default_billing.country",
-        Field::BillingPhone => "default_billing.phone",
-        Field::Reference => "reference",
-        Field::Total => "total",
-        Field::Currency => "currency",
-        Field::PlacedAt => "placed_at",
-        other => bagisto_name(other),
-    }
+    field.names().webshop
 }
 
 /// One error as Laravel words it: `(key, message)`. A confirmation mismatch is reported on the
@@ -74,14 +37,12 @@ pub fn message(error: &FieldError, naming: Naming) -> (String, String) {
         Code::Invalid if error.field == Some(Field::Email) => {
             format!("The {attribute} must be a valid email address.")
         }
-        Code::Invalid if error.field == Some(Field::DateOfBirth) => {
+        Code::Invalid if kind(error.field) == Some(Kind::DateOfBirth) => {
             format!("The {attribute} must be a date before today.")
         }
         Code::Invalid
-            if matches!(
-                error.field,
-                Some(Field::Gender | Field::AccountType | Field::ProjectId | Field::BillingCountry)
-            ) =>
+            if matches!(kind(error.field), Some(Kind::Gender | Kind::Choice(_)))
+                || matches!(error.field, Some(Field::ProjectId | Field::BillingCountry)) =>
         {
             format!("The selected {attribute} is invalid.")
         }
@@ -108,6 +69,14 @@ pub fn message(error: &FieldError, naming: Naming) -> (String, String) {
     (key.to_owned(), text)
 }
 
+/// The kind of a customer attribute's field, if the field is one.
+fn kind(field: Option<Field>) -> Option<Kind> {
+    match field {
+        Some(Field::Customer(attribute)) => Some(attribute.spec().kind),
+        _ => None,
+    }
+}
+
 /// `{"message": first, "errors": {key: [messages]}}`, Laravel's 422 body.
 pub fn errors_body(errors: &[FieldError], naming: Naming) -> Map<String, Value> {
     let mut by_key: Map<String, Value> = Map::new();
@@ -132,10 +101,15 @@ pub fn errors_body(errors: &[FieldError], naming: Naming) -> Map<String, Value> 
 mod tests {
     use super::*;
 
+    use crate::accounts::fields::Attribute;
+
     #[test]
     fn messages_follow_the_documented_laravel_wording() {
         let say = |field, code| message(&FieldError::new(field, code), bagisto_name).1;
-        assert_eq!(say(Field::FirstName, Code::Required), "The first name field is required.");
+        assert_eq!(
+            say(Field::Customer(Attribute::FirstName), Code::Required),
+            "The first name field is required."
+        );
         assert_eq!(
             say(Field::PasswordConfirmation, Code::PasswordMismatch),
             "The password confirmation does not match."
@@ -146,11 +120,20 @@ mod tests {
     }
 
     #[test]
-    fn every_field_has_a_name_in_both_apis() {
-        // The two namings fall back on each other; a field neither names would recurse forever.
-        for field in [Field::Id, Field::RefreshToken, Field::Street, Field::Reference, Field::PlacedAt] {
-            assert!(!bagisto_name(field).is_empty());
-            assert!(!webshop_name(field).is_empty());
+    fn every_field_has_a_name_in_both_apis_and_the_historic_ones_are_kept() {
+        for field in crate::error::tests::every_field() {
+            assert!(!bagisto_name(field).is_empty() && !webshop_name(field).is_empty(), "{field:?}");
+        }
+        let customer = |a| Field::Customer(a);
+        for (field, bagisto, webshop) in [
+            (customer(Attribute::FirstName), "first_name", "firstname"),
+            (customer(Attribute::AccountType), "account_type", "account_type"),
+            (customer(Attribute::DateOfBirth), "date_of_birth", "date_of_birth"),
+            (Field::NewPassword, "password", "password"),
+            (Field::BillingCountry, "default_billing.country", "default_billing.country"),
+            (Field::PlacedAt, "placed_at", "placed_at"),
+        ] {
+            assert_eq!((bagisto_name(field), webshop_name(field)), (bagisto, webshop), "{field:?}");
         }
     }
 

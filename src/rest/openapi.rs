@@ -11,15 +11,22 @@ use std::collections::BTreeMap;
 use axum::{Json, extract::State, response::IntoResponse};
 use serde::Serialize;
 use utoipa::{
-    Modify, OpenApi, ToSchema,
+    Modify, OpenApi, PartialSchema, ToSchema,
     openapi::{
+        KnownFormat, Object, ObjectBuilder, RefOr, Schema, SchemaFormat, Type,
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
         server::Server,
     },
 };
 
 use super::{SESSION_COOKIE, bagisto, webshop};
-use crate::state::AppState;
+use crate::{
+    accounts::{
+        fields::{Attribute, Kind, Spec},
+        validate::MAX_TEXT,
+    },
+    state::AppState,
+};
 
 /// `{"message": …}`.
 #[derive(Serialize, ToSchema)]
@@ -62,15 +69,20 @@ pub struct WebshopFailure {
     pub errors: Option<BTreeMap<String, Vec<String>>>,
 }
 
-/// `POST /api/v1/customer/register`.
-#[derive(ToSchema)]
-pub struct BagistoRegistration {
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub password: String,
-    pub password_confirmation: String,
+/// `POST /api/v1/customer/register`: the account's email and password, and every attribute
+/// Bagisto's paths take (see [`Attribute::bagisto`]).
+pub struct BagistoRegistration;
+
+impl PartialSchema for BagistoRegistration {
+    fn schema() -> RefOr<Schema> {
+        let fixed =
+            [("email", text(), true), ("password", text(), true), ("password_confirmation", text(), true)];
+        let declared = Attribute::bagisto().map(|spec| (spec.snake, attribute(spec), required(spec)));
+        object(fixed.into_iter().chain(declared))
+    }
 }
+
+impl ToSchema for BagistoRegistration {}
 
 /// `POST /api/customer/login`.
 #[derive(ToSchema)]
@@ -80,22 +92,22 @@ pub struct BagistoCredentials {
 }
 
 /// `PUT /api/customer/profile`: only the fields given change.
-#[derive(ToSchema)]
-pub struct BagistoProfile {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    /// `Male`, `Female` or `Other`.
-    pub gender: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub date_of_birth: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    /// The new password.
-    pub password: Option<String>,
-    pub password_confirmation: Option<String>,
-    /// Required to change email or password.
-    pub current_password: Option<String>,
+pub struct BagistoProfile;
+
+impl PartialSchema for BagistoProfile {
+    fn schema() -> RefOr<Schema> {
+        let fixed = [
+            ("email", text(), false),
+            ("password", described("The new password."), false),
+            ("password_confirmation", text(), false),
+            ("current_password", described("Required to change email or password."), false),
+        ];
+        let declared = Attribute::bagisto().map(|spec| (spec.snake, attribute(spec), false));
+        object(fixed.into_iter().chain(declared))
+    }
 }
+
+impl ToSchema for BagistoProfile {}
 
 /// `DELETE /api/customer/profile`.
 #[derive(ToSchema)]
@@ -142,21 +154,82 @@ pub struct ProfileAnswer {
     pub message: String,
 }
 
-/// `POST /api/services/webshop/v1/customer/auth/register`.
-#[derive(ToSchema)]
-pub struct WebshopRegistration {
-    pub project_id: i64,
-    pub email: String,
-    pub password: String,
-    pub firstname: Option<String>,
-    pub lastname: Option<String>,
-    pub phone: Option<String>,
-    /// `private` or `business`.
-    pub account_type: Option<String>,
-    pub company: Option<String>,
-    pub tax_number: Option<String>,
-    pub cart_reminder_consent: Option<bool>,
-    pub default_billing: Option<WebshopAddress>,
+/// `POST /api/services/webshop/v1/customer/auth/register`: the project, the account's email and
+/// password, every attribute the webshop path takes (see [`Attribute::webshop`]) and a billing
+/// address.
+pub struct WebshopRegistration;
+
+impl PartialSchema for WebshopRegistration {
+    fn schema() -> RefOr<Schema> {
+        let fixed = [
+            (
+                "project_id",
+                ObjectBuilder::new().schema_type(Type::Integer).format(Some(int64())).into(),
+                true,
+            ),
+            ("email", text(), true),
+            ("password", text(), true),
+            ("default_billing", utoipa::openapi::Ref::from_schema_name("WebshopAddress").into(), false),
+        ];
+        // The webshop document makes every attribute optional, names included.
+        let declared = Attribute::webshop().map(|(spec, name)| (name, attribute(spec), false));
+        object(fixed.into_iter().chain(declared))
+    }
+}
+
+impl ToSchema for WebshopRegistration {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push(("WebshopAddress".to_owned(), <WebshopAddress as PartialSchema>::schema()));
+    }
+}
+
+/// A string.
+fn text() -> RefOr<Schema> {
+    Object::with_type(Type::String).into()
+}
+
+/// A string with a description.
+fn described(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).description(Some(description)).into()
+}
+
+fn int64() -> SchemaFormat {
+    SchemaFormat::KnownFormat(KnownFormat::Int64)
+}
+
+/// Whether a registration must carry `spec`'s attribute.
+fn required(spec: Spec) -> bool {
+    spec.kind == (Kind::Text { required: true })
+}
+
+/// The schema of an attribute as a request sends it.
+fn attribute(spec: Spec) -> RefOr<Schema> {
+    let schema = match spec.kind {
+        Kind::Text { .. } => ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_TEXT)),
+        Kind::Gender => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("`Male`, `Female` or `Other`, any letter case")),
+        Kind::DateOfBirth => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+        Kind::Choice(words) => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(format!("one of {}", words.join(", ")))),
+        Kind::Flag => ObjectBuilder::new().schema_type(Type::Boolean),
+    };
+    schema.build().into()
+}
+
+/// An object of `properties` (name, schema, whether required), in the order given.
+fn object<'a>(properties: impl Iterator<Item = (&'a str, RefOr<Schema>, bool)>) -> RefOr<Schema> {
+    let mut object = ObjectBuilder::new();
+    for (name, schema, required) in properties {
+        object = object.property(name, schema);
+        if required {
+            object = object.required(name);
+        }
+    }
+    object.build().into()
 }
 
 /// A billing address.
@@ -313,4 +386,136 @@ pub async fn document(State(state): State<AppState>) -> impl IntoResponse {
     let mut document = RestApi::openapi();
     document.servers = Some(vec![Server::new(state.settings.public_url())]);
     Json(document)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use axum::{
+        Extension,
+        extract::State,
+        http::{HeaderMap, Uri},
+    };
+    use serde_json::{Value, json};
+
+    use super::*;
+    use crate::{
+        accounts::Origin,
+        config::Settings,
+        rest::input::{Asked, Fields},
+    };
+
+    /// The names a request may send to `method path`, as the document says: its body's
+    /// properties (a nested object's as `outer.inner`) and its query parameters.
+    fn documented(document: &Value, path: &str, method: &str) -> BTreeSet<String> {
+        let resolve = |schema: &Value| -> Value {
+            match schema["$ref"].as_str() {
+                Some(reference) => {
+                    let name = reference.rsplit('/').next().unwrap_or_default();
+                    document["components"]["schemas"][name].clone()
+                }
+                None => schema.clone(),
+            }
+        };
+        let operation = &document["paths"][path][method];
+        let mut names = BTreeSet::new();
+        let body = resolve(&operation["requestBody"]["content"]["application/json"]["schema"]);
+        for (name, schema) in body["properties"].as_object().into_iter().flatten() {
+            names.insert(name.clone());
+            for inner in resolve(schema)["properties"].as_object().into_iter().flatten().map(|(k, _)| k) {
+                names.insert(format!("{name}.{inner}"));
+            }
+        }
+        for parameter in operation["parameters"].as_array().into_iter().flatten() {
+            if parameter["in"] == "query" {
+                names.insert(parameter["name"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        names
+    }
+
+    #[tokio::test]
+    async fn every_request_schema_lists_exactly_the_fields_its_handler_reads() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let settings = Settings {
+            database_url: Some(format!("sqlite://{}/t.db?mode=rwc", dir.path().display())),
+            data_dir: dir.path().to_path_buf(),
+            ..Settings::default()
+        };
+        let state = AppState::build(settings).await?;
+        let document = serde_json::to_value(RestApi::openapi())?;
+        let origin = || Extension(Origin::new(std::net::Ipv4Addr::LOCALHOST.into()));
+        // A nested object holding nothing a handler reads, so that what is read inside it is too.
+        let body = || -> serde_json::Map<String, Value> {
+            json!({ "default_billing": { "unread": null } }).as_object().cloned().unwrap_or_default()
+        };
+        let cases = [
+            ("/api/v1/customer/register", "post"),
+            ("/api/customer/register", "post"),
+            ("/api/customer/login", "post"),
+            ("/api/customer/profile", "put"),
+            ("/api/customer/profile", "delete"),
+            ("/api/customer/forgot-password", "post"),
+            ("/api/customer/forgot-password", "get"),
+            ("/api/services/webshop/v1/customer/auth/register", "post"),
+            ("/api/services/webshop/v1/guest-orders", "post"),
+        ];
+        for (path, method) in cases {
+            let asked = Asked::default();
+            let fields = Fields::asked(body(), asked.clone());
+            let (state, headers, uri) = (State(state.clone()), HeaderMap::new(), Uri::from_static("/"));
+            // Each handler reads the request and then refuses it: it was empty.
+            let _ = match (path, method) {
+                ("/api/v1/customer/register", _) => {
+                    super::bagisto::register(state, origin(), headers, fields).await.map(drop).map_err(drop)
+                }
+                ("/api/customer/register", _) => {
+                    super::bagisto::register_unversioned(state, origin(), headers, fields)
+                        .await
+                        .map(drop)
+                        .map_err(drop)
+                }
+                ("/api/customer/login", _) => {
+                    super::bagisto::login(state, origin(), headers, fields).await.map(drop).map_err(drop)
+                }
+                ("/api/customer/profile", "put") => {
+                    super::bagisto::update_profile(state, origin(), headers, uri, fields)
+                        .await
+                        .map(drop)
+                        .map_err(drop)
+                }
+                ("/api/customer/profile", _) => {
+                    super::bagisto::delete_account(state, origin(), headers, uri, fields)
+                        .await
+                        .map(drop)
+                        .map_err(drop)
+                }
+                ("/api/customer/forgot-password", "post") => {
+                    super::bagisto::forgot_password(state, origin(), headers, fields)
+                        .await
+                        .map(drop)
+                        .map_err(drop)
+                }
+                ("/api/customer/forgot-password", _) => {
+                    super::bagisto::forgot_password_get(state, origin(), headers, fields)
+                        .await
+                        .map(drop)
+                        .map_err(drop)
+                }
+                ("/api/services/webshop/v1/customer/auth/register", _) => {
+                    super::webshop::register(state, origin(), headers, Ok(fields))
+                        .await
+                        .map(drop)
+                        .map_err(drop)
+                }
+                _ => super::webshop::record_guest_order(state, headers, Ok(fields))
+                    .await
+                    .map(drop)
+                    .map_err(drop),
+            };
+            assert_eq!(asked.keys(), documented(&document, path, method), "{method} {path}");
+        }
+        Ok(())
+    }
 }

@@ -17,7 +17,7 @@ use super::{
     },
 };
 use crate::{
-    accounts::{self, Address, Given, Origin, Registration, WebshopDetails},
+    accounts::{self, Address, Given, Origin, Registration, WebshopDetails, fields::Attribute},
     auth::{Password, bearer::bearer_token},
     state::AppState,
 };
@@ -90,19 +90,6 @@ fn project_id(fields: &Fields) -> Given<i32> {
     }
 }
 
-/// `cart_reminder_consent` as a boolean (JSON true/false, or form "1"/"0"/"true"/"false").
-fn consent(fields: &Fields) -> Given<bool> {
-    match fields.raw("cart_reminder_consent") {
-        None | Some(Value::Null) => Given::Missing,
-        Some(Value::Bool(b)) => Given::Value(*b),
-        Some(_) => match fields.text("cart_reminder_consent").as_deref().map(str::trim) {
-            Some("1" | "true") => Given::Value(true),
-            Some("0" | "false") => Given::Value(false),
-            _ => Given::Malformed,
-        },
-    }
-}
-
 fn address(fields: &Fields) -> Option<Address> {
     let billing = fields.object("default_billing")?;
     Some(Address {
@@ -140,29 +127,20 @@ pub(super) async fn register(
     let registration = Registration {
         project_id: project_id(&fields),
         email: fields.text("email").unwrap_or_default(),
-        first_name: fields.text("firstname").unwrap_or_default(),
-        last_name: fields.text("lastname").unwrap_or_default(),
         password: Password::new(fields.text("password").unwrap_or_default()),
-        phone: fields.text("phone"),
-        webshop: Some(WebshopDetails {
-            api_key: bearer_token(&headers),
-            account_type: fields.text("account_type"),
-            company: fields.text("company"),
-            tax_number: fields.text("tax_number"),
-            cart_reminder_consent: consent(&fields),
-            default_billing: address(&fields),
-        }),
+        attributes: fields.attributes(Attribute::webshop().map(|(spec, name)| (spec.attribute, name))),
+        webshop: Some(WebshopDetails { api_key: bearer_token(&headers), default_billing: address(&fields) }),
         ..Registration::new(accounts::DEFAULT_PROJECT_ID)
     };
     let signed_in = accounts::register(&state, &origin, registration).await?;
     let token = accounts::opaque_token(&state, signed_in.session_id).await?;
     let customer = signed_in.customer;
     let customer = WebshopCustomer {
+        firstname: customer.first_name().to_owned(),
+        lastname: customer.last_name().to_owned(),
         email: customer.email,
         email_verified_at: customer.email_verified_at,
-        firstname: customer.first_name,
         id: customer.id,
-        lastname: customer.last_name,
     };
     let data = WebshopData { customer: customer.clone(), token: token.clone() };
     let body = WebshopCreated { customer, data, error: false, message: CREATED.to_owned(), token };

@@ -143,3 +143,68 @@ async fn customer_export_prints_everything_stored_about_one_customer_and_no_secr
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no customer with that email"));
 }
+
+/// The tables of the database that refer to a customer (a `customer_id` column) or to a session
+/// (a `session_id` column), whichever engine runs the tests.
+async fn tables_referring_to_customers(app: &TestApp) -> Vec<String> {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "SELECT DISTINCT table_name AS name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name IN ('customer_id', 'session_id')"
+        }
+        _ => {
+            "SELECT DISTINCT m.name AS name FROM sqlite_master m, pragma_table_info(m.name) c \
+             WHERE m.type = 'table' AND c.name IN ('customer_id', 'session_id')"
+        }
+    };
+    let rows = db.query_all_raw(Statement::from_string(backend, sql.to_owned())).await.unwrap();
+    let mut names: Vec<String> = rows.iter().map(|row| row.try_get("", "name").unwrap()).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn every_table_with_a_customer_reference_is_deleted_anonymised_or_exported() {
+    use customer_accounts::accounts::{OnDelete, PERSONAL_DATA};
+    let app = spawn().await;
+    let declared: Vec<&str> = PERSONAL_DATA.iter().map(|t| t.table).collect();
+    let referring = tables_referring_to_customers(&app).await;
+    assert!(referring.len() >= 5, "the schema query found the tables: {referring:?}");
+    for table in &referring {
+        assert!(
+            declared.contains(&table.as_str()),
+            "{table} refers to a customer but PERSONAL_DATA says nothing of it: deleting an account \
+             would leave it behind and the export would not show it"
+        );
+    }
+    for table in PERSONAL_DATA {
+        let handled =
+            matches!(table.on_delete, OnDelete::Deleted | OnDelete::Anonymised) || table.exported.is_some();
+        assert!(handled, "{} is neither deleted, anonymised nor exported", table.table);
+    }
+
+    // What the list promises is what happens: the export shows each exported table, and after a
+    // deletion no deleted table keeps a row of the account.
+    let jane = app.register("jane@example.com").await;
+    save_address(&app, &jane.token).await;
+    let export = app.cli(&["customer", "export", "jane@example.com"]).await;
+    let export: Value = serde_json::from_slice(&export.stdout).unwrap();
+    for key in PERSONAL_DATA.iter().filter_map(|t| t.exported) {
+        assert!(export.get(key).is_some(), "the export has no `{key}`: {export}");
+    }
+    delete_account(&app, &jane.token, PASSWORD).await;
+    let id: i64 = jane.id.parse().unwrap();
+    for table in PERSONAL_DATA.iter().filter(|t| t.on_delete == OnDelete::Deleted) {
+        let Some(column) = table.column else { continue };
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = app.state.db.get_database_backend();
+        let count = format!("SELECT COUNT(*) AS n FROM {} WHERE {column} = {id}", table.table);
+        let row = app.state.db.query_one_raw(Statement::from_string(backend, count)).await.unwrap().unwrap();
+        let left: i64 = row.try_get("", "n").unwrap();
+        let confirmation = i64::from(table.table == "jobs");
+        assert_eq!(left, confirmation, "{} keeps rows of the deleted account", table.table);
+    }
+}

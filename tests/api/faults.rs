@@ -248,11 +248,14 @@ async fn a_claim_left_by_a_crashed_worker_lapses_after_the_send_timeout_and_a_ma
         message_id: "mail-crashed".into(),
     };
     let now = chrono::Utc::now();
-    let id = queue::enqueue(&app.state.db, mail::KIND, None, &letter.payload(), now).await.unwrap();
     // What a worker killed mid-send leaves: a claim as long as one send may take, plus the margin.
+    // Written together, so that no live worker takes the letter in between.
     let claim =
         chrono::Duration::from_std(app.state.mail.send_timeout() + mail::delivery::CLAIM_MARGIN).unwrap();
-    outbox::claim(&app.state.db, id, now + claim).await;
+    let txn = sea_orm::TransactionTrait::begin(&app.state.db).await.unwrap();
+    let id = queue::enqueue(&txn, mail::KIND, None, &letter.payload(), now).await.unwrap();
+    outbox::claim(&txn, id, now + claim).await;
+    txn.commit().await.unwrap();
     let started = Instant::now();
     let rows =
         outbox_until(&app, Duration::from_secs(15), |rows| rows.iter().all(|r| r.sent_at.is_some())).await;
