@@ -186,8 +186,9 @@ async fn listen_redis<C: Send + Sync + 'static>(
 pub fn redis(settings: &Settings) -> anyhow::Result<Option<Redis>> {
     use secrecy::ExposeSecret as _;
     settings
-        .redis_url
+        .redis
+        .url
         .as_ref()
-        .map(|url| Redis::new(url.expose_secret(), &settings.redis_key_prefix))
+        .map(|url| Redis::new(url.expose_secret(), &settings.redis.key_prefix))
         .transpose()
 }

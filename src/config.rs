@@ -1,21 +1,27 @@
 //! Settings: defaults, environment variables (and `.env`), validation before anything starts.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
+
+use axum::http::HeaderName;
 
 use figment::{Figment, providers::Env};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-/// Every environment variable the service reads, and nothing else: one per [`Settings`] field,
-/// named after it (`mail_from` is `MAIL_FROM`). Derived from the struct itself, so a setting
-/// cannot be declared and then never read.
+/// Every environment variable the service reads, and nothing else: one per [`Environment`]
+/// field, named after it (`mail_from` is `MAIL_FROM`). Derived from the struct itself, so a
+/// setting cannot be declared and then never read.
 pub fn variables() -> &'static [String] {
     static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     NAMES.get_or_init(|| settings_fields().iter().map(|field| field.to_uppercase()).collect())
 }
 
-/// The field names serde's derive gives `Settings`, read by a deserializer that only listens.
+/// The field names serde's derive gives `Environment`, read by a deserializer that only listens.
 fn settings_fields() -> &'static [&'static str] {
     use serde::de::{Error as _, Visitor, value::Error};
 
@@ -46,7 +52,7 @@ fn settings_fields() -> &'static [&'static str] {
     }
 
     let mut listener = Listener(None);
-    let _ = Settings::deserialize(&mut listener);
+    let _ = Environment::deserialize(&mut listener);
     listener.0.unwrap_or_default()
 }
 
@@ -87,10 +93,11 @@ pub enum LogFormat {
     Json,
 }
 
-/// The service's configuration, loaded once at start and passed down in `AppState`.
+/// The environment as the service reads it: one field per variable, each parsed by its type.
+/// [`Settings`] groups and checks it.
 #[derive(Clone, Deserialize)]
 #[serde(default)]
-pub struct Settings {
+struct Environment {
     /// `APP_ENV`.
     pub app_env: AppEnv,
     /// `DATABASE_URL`; the SQLite file in `data_dir` when unset.
@@ -212,7 +219,7 @@ pub struct Settings {
     pub auth_rate_limit_failure_mode: FailureMode,
 }
 
-impl Default for Settings {
+impl Default for Environment {
     fn default() -> Self {
         Self {
             app_env: AppEnv::Development,
@@ -316,6 +323,305 @@ pub fn redacted_url(url: &str) -> String {
     }
 }
 
+/// The service's configuration, loaded once at start, grouped by concern and passed down in
+/// `AppState`. Each value is parsed once, here: lists (proxies, origins, headers) arrive parsed.
+/// The doc comment of each field names its environment variable.
+#[derive(Clone)]
+pub struct Settings {
+    /// `APP_ENV`.
+    pub app_env: AppEnv,
+    /// The HTTP side: where to listen, what a request may be, who may call from a browser.
+    pub server: Server,
+    /// Where the accounts are kept.
+    pub database: Database,
+    /// What a GraphQL document may cost, and the tools on `/graphql`.
+    pub graphql: Graphql,
+    /// Tokens, sessions and passwords.
+    pub auth: Auth,
+    /// Letters and the work queue that delivers them.
+    pub mail: Mail,
+    /// Rate limits and the per-address lockout.
+    pub limits: RateLimits,
+    /// The session cache.
+    pub cache: Cache,
+    /// Redis, shared by replicas.
+    pub redis: RedisSettings,
+    /// Choices about the legacy REST paths.
+    pub legacy: Legacy,
+}
+
+/// The HTTP side.
+#[derive(Clone)]
+pub struct Server {
+    /// `LISTEN_ADDR`.
+    pub listen_addr: SocketAddr,
+    /// `PUBLIC_URL`: the address customers reach; JWT issuer and link base.
+    pub public_url: Option<String>,
+    /// `MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// `REQUEST_TIMEOUT_SECONDS`.
+    pub request_timeout_seconds: u64,
+    /// `HEADER_READ_TIMEOUT_SECONDS`: a connection that has not sent a whole request head by
+    /// then (a slow client, or an idle keep-alive connection) is closed.
+    pub header_read_timeout_seconds: u64,
+    /// `LOG_FORMAT`.
+    pub log_format: LogFormat,
+    /// `METRICS`: Prometheus metrics at `GET /metrics`; on outside production.
+    pub metrics: Option<bool>,
+    /// `METRICS_LISTEN_ADDR`: serve `/metrics` on this address instead of `LISTEN_ADDR`.
+    pub metrics_listen_addr: Option<SocketAddr>,
+    /// `TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `CORS_ALLOWED_ORIGINS`: storefront origins (`https://shop.example`) whose browser pages
+    /// may call the API.
+    pub cors_allowed_origins: Vec<String>,
+    /// `CORS_ALLOWED_HEADERS`: request headers those pages may send beyond the standard ones.
+    pub cors_allowed_headers: Vec<HeaderName>,
+}
+
+/// Where the accounts are kept.
+#[derive(Clone)]
+pub struct Database {
+    /// `DATABASE_URL`; the SQLite file in `data_dir` when unset.
+    pub url: Option<String>,
+    /// `DATA_DIR`: the SQLite file and the generated development secret live here.
+    pub data_dir: PathBuf,
+    /// `DB_MAX_CONNECTIONS`.
+    pub max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_SECONDS`: how long a request waits for a connection.
+    pub acquire_timeout_seconds: u64,
+    /// `DB_CONNECT_RETRY_SECONDS`: how long start-up keeps retrying an unreachable database.
+    pub connect_retry_seconds: u64,
+}
+
+/// What a GraphQL document may cost, and the tools on `/graphql`.
+#[derive(Clone)]
+pub struct Graphql {
+    /// `GRAPHQL_MAX_DEPTH`.
+    pub max_depth: usize,
+    /// `GRAPHQL_MAX_COMPLEXITY`.
+    pub max_complexity: usize,
+    /// `GRAPHQL_INTROSPECTION`: defaults to on outside production.
+    pub introspection: Option<bool>,
+    /// `GRAPHIQL`: the playground on `GET /graphql`; defaults to on outside production.
+    pub graphiql: Option<bool>,
+}
+
+/// Tokens, sessions and passwords.
+#[derive(Clone)]
+pub struct Auth {
+    /// `JWT_SECRET`: HS256 key; generated and kept in the data folder outside production.
+    pub jwt_secret: Option<SecretString>,
+    /// `JWT_TTL_SECONDS`: lifetime of one access token.
+    pub jwt_ttl_seconds: u64,
+    /// `SESSION_TTL_SECONDS`: how long a login lasts when its tokens are refreshed.
+    pub session_ttl_seconds: u64,
+    /// `PASSWORD_MIN_LENGTH`, in characters.
+    pub password_min_length: usize,
+    /// `PASSWORD_MIN_SCORE`: the zxcvbn score (0–4) a new password needs; 0 turns the check off.
+    pub password_min_score: u8,
+    /// `HASH_CONCURRENCY`: argon2 runs at once; the core count when unset.
+    pub hash_concurrency: Option<usize>,
+    /// `REQUIRE_EMAIL_VERIFICATION`: refuse login to unverified accounts.
+    pub require_email_verification: bool,
+    /// `REFRESH_TOKEN_COOKIE`: refresh tokens as an HttpOnly, Secure, SameSite=Strict cookie.
+    pub refresh_token_cookie: bool,
+}
+
+/// Letters, and the work queue that delivers them.
+#[derive(Clone)]
+pub struct Mail {
+    /// `SMTP_URL` (lettre's form); unset writes `.eml` files.
+    pub smtp_url: Option<SecretString>,
+    /// `MAIL_DIR`: where `.eml` files go without `SMTP_URL`; `DATA_DIR/mail` when unset.
+    pub dir: Option<PathBuf>,
+    /// `MAIL_FROM`: the sender mailbox.
+    pub from: String,
+    /// `SHOP_NAME`: named in every email.
+    pub shop_name: String,
+    /// `RESET_TOKEN_TTL_SECONDS`.
+    pub reset_token_ttl_seconds: u64,
+    /// `VERIFICATION_TOKEN_TTL_SECONDS`.
+    pub verification_token_ttl_seconds: u64,
+    /// `MAIL_RESEND_COOLDOWN_SECONDS`: at most one reset and one verification email per this.
+    pub resend_cooldown_seconds: u64,
+    /// `MAIL_POLL_INTERVAL_MS`: how often the work queue looks for due work when not woken.
+    pub poll_interval_ms: u64,
+    /// `MAIL_RETRY_BASE_MS`: the queue's first retry delay; doubles per attempt.
+    pub retry_base_ms: u64,
+    /// `MAIL_MAX_ATTEMPTS`: temporary failures before a letter may be given up on.
+    pub max_attempts: i32,
+    /// `MAIL_SEND_TIMEOUT_SECONDS`: the longest one delivery may take.
+    pub send_timeout_seconds: u64,
+    /// `MAIL_GIVE_UP_AFTER_SECONDS`: how long temporary failures are retried.
+    pub give_up_after_seconds: u64,
+}
+
+/// Rate limits and the per-address lockout.
+#[derive(Clone)]
+pub struct RateLimits {
+    /// `RATE_LIMIT_PER_MINUTE`: REST requests per client IP per window; 0 = off.
+    pub rest_per_window: u32,
+    /// `AUTH_RATE_LIMIT_PER_MINUTE`: credential operations per client IP per window; 0 = off.
+    pub credentials_per_window: u32,
+    /// `GRAPHQL_RATE_LIMIT_PER_MINUTE`: `/graphql` requests per client IP per window; 0 = off.
+    pub graphql_per_window: u32,
+    /// `RATE_LIMIT_WINDOW_SECONDS`: the window of the three limits above.
+    pub window_seconds: u64,
+    /// `LOGIN_FAILURES_PER_EMAIL`: failed password checks per address per window; 0 = off.
+    pub login_failures_per_email: u32,
+    /// `LOGIN_FAILURE_WINDOW_SECONDS`.
+    pub login_failure_window_seconds: u64,
+    /// `RATE_LIMIT_FAILURE_MODE`: the request limits while Redis cannot be reached.
+    pub failure_mode: FailureMode,
+    /// `AUTH_RATE_LIMIT_FAILURE_MODE`: the credential limit while Redis cannot be reached.
+    pub auth_failure_mode: FailureMode,
+}
+
+/// The session cache.
+#[derive(Clone)]
+pub struct Cache {
+    /// `SESSION_CACHE_TTL_SECONDS`: how long a session is trusted from memory; 0 = off.
+    pub ttl_seconds: u64,
+    /// `SESSION_CACHE_CAPACITY`: the most sessions kept in memory.
+    pub capacity: u64,
+}
+
+/// Redis, shared by replicas.
+#[derive(Clone)]
+pub struct RedisSettings {
+    /// `REDIS_URL`: rate-limit counters and change notices shared by every replica.
+    pub url: Option<SecretString>,
+    /// `REDIS_KEY_PREFIX`: starts every Redis key and channel name.
+    pub key_prefix: String,
+}
+
+/// Choices about the legacy REST paths.
+#[derive(Clone)]
+pub struct Legacy {
+    /// `LEGACY_REVEAL_UNKNOWN_EMAIL`: Bagisto's forgot-password says when an email is unknown.
+    pub reveal_unknown_email: bool,
+}
+
+impl TryFrom<Environment> for Settings {
+    type Error = ConfigError;
+
+    fn try_from(env: Environment) -> Result<Self, ConfigError> {
+        let proxies = list(&env.trusted_proxies)
+            .map(|p| p.parse().map_err(|_| refuse("TRUSTED_PROXIES", format!("`{p}` is not an IP address"))))
+            .collect::<Result<_, _>>()?;
+        let origins = list(&env.cors_allowed_origins).map(origin).collect::<Result<_, _>>()?;
+        let headers = list(&env.cors_allowed_headers)
+            .map(|h| {
+                HeaderName::try_from(h)
+                    .map_err(|_| refuse("CORS_ALLOWED_HEADERS", format!("`{h}` is not a header name")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self::assemble(env, proxies, origins, headers))
+    }
+}
+
+impl Settings {
+    /// `env` grouped by concern, with its lists as parsed.
+    fn assemble(
+        env: Environment,
+        proxies: Vec<IpAddr>,
+        origins: Vec<String>,
+        headers: Vec<HeaderName>,
+    ) -> Self {
+        Self {
+            app_env: env.app_env,
+            server: Server {
+                listen_addr: env.listen_addr,
+                public_url: env.public_url,
+                max_body_bytes: env.max_body_bytes,
+                request_timeout_seconds: env.request_timeout_seconds,
+                header_read_timeout_seconds: env.header_read_timeout_seconds,
+                log_format: env.log_format,
+                metrics: env.metrics,
+                metrics_listen_addr: env.metrics_listen_addr,
+                trusted_proxies: proxies,
+                cors_allowed_origins: origins,
+                cors_allowed_headers: headers,
+            },
+            database: Database {
+                url: env.database_url,
+                data_dir: env.data_dir,
+                max_connections: env.db_max_connections,
+                acquire_timeout_seconds: env.db_acquire_timeout_seconds,
+                connect_retry_seconds: env.db_connect_retry_seconds,
+            },
+            graphql: Graphql {
+                max_depth: env.graphql_max_depth,
+                max_complexity: env.graphql_max_complexity,
+                introspection: env.graphql_introspection,
+                graphiql: env.graphiql,
+            },
+            auth: Auth {
+                jwt_secret: env.jwt_secret,
+                jwt_ttl_seconds: env.jwt_ttl_seconds,
+                session_ttl_seconds: env.session_ttl_seconds,
+                password_min_length: env.password_min_length,
+                password_min_score: env.password_min_score,
+                hash_concurrency: env.hash_concurrency,
+                require_email_verification: env.require_email_verification,
+                refresh_token_cookie: env.refresh_token_cookie,
+            },
+            mail: Mail {
+                smtp_url: env.smtp_url,
+                dir: env.mail_dir,
+                from: env.mail_from,
+                shop_name: env.shop_name,
+                reset_token_ttl_seconds: env.reset_token_ttl_seconds,
+                verification_token_ttl_seconds: env.verification_token_ttl_seconds,
+                resend_cooldown_seconds: env.mail_resend_cooldown_seconds,
+                poll_interval_ms: env.mail_poll_interval_ms,
+                retry_base_ms: env.mail_retry_base_ms,
+                max_attempts: env.mail_max_attempts,
+                send_timeout_seconds: env.mail_send_timeout_seconds,
+                give_up_after_seconds: env.mail_give_up_after_seconds,
+            },
+            limits: RateLimits {
+                rest_per_window: env.rate_limit_per_minute,
+                credentials_per_window: env.auth_rate_limit_per_minute,
+                graphql_per_window: env.graphql_rate_limit_per_minute,
+                window_seconds: env.rate_limit_window_seconds,
+                login_failures_per_email: env.login_failures_per_email,
+                login_failure_window_seconds: env.login_failure_window_seconds,
+                failure_mode: env.rate_limit_failure_mode,
+                auth_failure_mode: env.auth_rate_limit_failure_mode,
+            },
+            cache: Cache { ttl_seconds: env.session_cache_ttl_seconds, capacity: env.session_cache_capacity },
+            redis: RedisSettings { url: env.redis_url, key_prefix: env.redis_key_prefix },
+            legacy: Legacy { reveal_unknown_email: env.legacy_reveal_unknown_email },
+        }
+    }
+}
+
+/// The entries of a comma-separated list, trimmed, blanks dropped.
+fn list(raw: &str) -> impl Iterator<Item = &str> {
+    raw.split(',').map(str::trim).filter(|entry| !entry.is_empty())
+}
+
+/// A storefront origin: an http(s) URL with no path or query, without its trailing slash.
+fn origin(raw: &str) -> Result<String, ConfigError> {
+    match Url::parse(raw) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.path() == "/" && url.query().is_none() => {
+            Ok(raw.trim_end_matches('/').to_owned())
+        }
+        _ => {
+            Err(refuse("CORS_ALLOWED_ORIGINS", format!("`{raw}` is not an origin like https://shop.example")))
+        }
+    }
+}
+
+impl Default for Settings {
+    /// The settings with no variable set (whose lists are empty).
+    fn default() -> Self {
+        Self::assemble(Environment::default(), Vec::new(), Vec::new(), Vec::new())
+    }
+}
+
 impl Settings {
     /// Reads `.env` (if present) and the environment, then validates.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -326,22 +632,22 @@ impl Settings {
             return Err(refuse(".env", err.to_string()));
         }
         let names: Vec<&str> = variables().iter().map(String::as_str).collect();
-        let settings: Settings = Figment::from(Env::raw().only(&names)).extract().map_err(|err| {
+        let env: Environment = Figment::from(Env::raw().only(&names)).extract().map_err(|err| {
             let variable = err.path.join("_").to_uppercase();
             refuse(if variable.is_empty() { "environment" } else { &variable }, err.kind.to_string())
         })?;
-        settings.validate()
+        Settings::try_from(env)?.validate()
     }
 
     /// Checks values that parse but cannot work; returns the settings unchanged when they can.
     pub fn validate(self) -> Result<Self, ConfigError> {
-        if let Some(url) = &self.public_url {
+        if let Some(url) = &self.server.public_url {
             let parsed = Url::parse(url).map_err(|e| refuse("PUBLIC_URL", e.to_string()))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 return Err(refuse("PUBLIC_URL", "must be an http:// or https:// URL"));
             }
         }
-        match &self.jwt_secret {
+        match &self.auth.jwt_secret {
             None if self.app_env == AppEnv::Production => {
                 return Err(refuse("JWT_SECRET", "is required when APP_ENV=production"));
             }
@@ -354,30 +660,30 @@ impl Settings {
             _ => {}
         }
         let positive = [
-            ("JWT_TTL_SECONDS", self.jwt_ttl_seconds),
-            ("SESSION_TTL_SECONDS", self.session_ttl_seconds),
-            ("REQUEST_TIMEOUT_SECONDS", self.request_timeout_seconds),
-            ("HEADER_READ_TIMEOUT_SECONDS", self.header_read_timeout_seconds),
-            ("GRAPHQL_MAX_DEPTH", self.graphql_max_depth as u64),
-            ("GRAPHQL_MAX_COMPLEXITY", self.graphql_max_complexity as u64),
-            ("DB_MAX_CONNECTIONS", u64::from(self.db_max_connections)),
-            ("DB_ACQUIRE_TIMEOUT_SECONDS", self.db_acquire_timeout_seconds),
+            ("JWT_TTL_SECONDS", self.auth.jwt_ttl_seconds),
+            ("SESSION_TTL_SECONDS", self.auth.session_ttl_seconds),
+            ("REQUEST_TIMEOUT_SECONDS", self.server.request_timeout_seconds),
+            ("HEADER_READ_TIMEOUT_SECONDS", self.server.header_read_timeout_seconds),
+            ("GRAPHQL_MAX_DEPTH", self.graphql.max_depth as u64),
+            ("GRAPHQL_MAX_COMPLEXITY", self.graphql.max_complexity as u64),
+            ("DB_MAX_CONNECTIONS", u64::from(self.database.max_connections)),
+            ("DB_ACQUIRE_TIMEOUT_SECONDS", self.database.acquire_timeout_seconds),
         ];
         for (variable, value) in positive {
             if value == 0 {
                 return Err(refuse(variable, "must be greater than 0"));
             }
         }
-        if !(1..=128).contains(&self.password_min_length) {
+        if !(1..=128).contains(&self.auth.password_min_length) {
             return Err(refuse("PASSWORD_MIN_LENGTH", "must be between 1 and 128"));
         }
-        if self.password_min_score > 4 {
+        if self.auth.password_min_score > 4 {
             return Err(refuse("PASSWORD_MIN_SCORE", "must be between 0 and 4"));
         }
-        if self.hash_concurrency == Some(0) {
+        if self.auth.hash_concurrency == Some(0) {
             return Err(refuse("HASH_CONCURRENCY", "must be greater than 0"));
         }
-        if let Some(url) = &self.smtp_url {
+        if let Some(url) = &self.mail.smtp_url {
             let parsed = Url::parse(url.expose_secret()).map_err(|e| refuse("SMTP_URL", e.to_string()))?;
             if !matches!(parsed.scheme(), "smtp" | "smtps") {
                 return Err(refuse("SMTP_URL", "must be an smtp:// or smtps:// URL"));
@@ -387,53 +693,46 @@ impl Settings {
             lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.expose_secret())
                 .map_err(|e| refuse("SMTP_URL", redacted_url(&e.to_string())))?;
         }
-        if let Err(err) = self.mail_from.parse::<lettre::message::Mailbox>() {
+        if let Err(err) = self.mail.from.parse::<lettre::message::Mailbox>() {
             return Err(refuse("MAIL_FROM", err.to_string()));
         }
         let positive_mail = [
-            ("RESET_TOKEN_TTL_SECONDS", self.reset_token_ttl_seconds),
-            ("VERIFICATION_TOKEN_TTL_SECONDS", self.verification_token_ttl_seconds),
-            ("MAIL_POLL_INTERVAL_MS", self.mail_poll_interval_ms),
-            ("MAIL_RETRY_BASE_MS", self.mail_retry_base_ms),
-            ("MAIL_MAX_ATTEMPTS", u64::try_from(self.mail_max_attempts).unwrap_or(0)),
-            ("MAIL_SEND_TIMEOUT_SECONDS", self.mail_send_timeout_seconds),
+            ("RESET_TOKEN_TTL_SECONDS", self.mail.reset_token_ttl_seconds),
+            ("VERIFICATION_TOKEN_TTL_SECONDS", self.mail.verification_token_ttl_seconds),
+            ("MAIL_POLL_INTERVAL_MS", self.mail.poll_interval_ms),
+            ("MAIL_RETRY_BASE_MS", self.mail.retry_base_ms),
+            ("MAIL_MAX_ATTEMPTS", u64::try_from(self.mail.max_attempts).unwrap_or(0)),
+            ("MAIL_SEND_TIMEOUT_SECONDS", self.mail.send_timeout_seconds),
         ];
         for (variable, value) in positive_mail {
             if value == 0 {
                 return Err(refuse(variable, "must be greater than 0"));
             }
         }
-        if self.rate_limit_window_seconds == 0 {
+        if self.limits.window_seconds == 0 {
             return Err(refuse("RATE_LIMIT_WINDOW_SECONDS", "must be greater than 0"));
         }
-        if self.login_failure_window_seconds == 0 {
+        if self.limits.login_failure_window_seconds == 0 {
             return Err(refuse("LOGIN_FAILURE_WINDOW_SECONDS", "must be greater than 0"));
         }
-        self.trusted_proxies()
-            .map_err(|bad| refuse("TRUSTED_PROXIES", format!("`{bad}` is not an IP address")))?;
-        self.cors_allowed_headers()
-            .map_err(|bad| refuse("CORS_ALLOWED_HEADERS", format!("`{bad}` is not a header name")))?;
-        self.cors_allowed_origins().map_err(|bad| {
-            refuse("CORS_ALLOWED_ORIGINS", format!("`{bad}` is not an origin like https://shop.example"))
-        })?;
-        let on_postgres = self.database_url.as_deref().is_some_and(|url| url.starts_with("postgres"));
-        if on_postgres && self.redis_url.is_none() && self.db_max_connections < 2 {
+        let on_postgres = self.database.url.as_deref().is_some_and(|url| url.starts_with("postgres"));
+        if on_postgres && self.redis.url.is_none() && self.database.max_connections < 2 {
             return Err(refuse(
                 "DB_MAX_CONNECTIONS",
                 "must be at least 2 on PostgreSQL without REDIS_URL: one connection listens for changes",
             ));
         }
-        if self.session_cache_capacity == 0 {
+        if self.cache.capacity == 0 {
             return Err(refuse("SESSION_CACHE_CAPACITY", "must be greater than 0"));
         }
-        if let Some(url) = &self.redis_url {
+        if let Some(url) = &self.redis.url {
             let parsed = Url::parse(url.expose_secret()).map_err(|e| refuse("REDIS_URL", e.to_string()))?;
             if parsed.scheme() != "redis" {
                 return Err(refuse("REDIS_URL", "must be a redis:// URL"));
             }
             redis::Client::open(url.expose_secret()).map_err(|e| refuse("REDIS_URL", e.to_string()))?;
         }
-        if self.max_body_bytes < 1024 {
+        if self.server.max_body_bytes < 1024 {
             return Err(refuse("MAX_BODY_BYTES", "must be at least 1024"));
         }
         Ok(self)
@@ -444,10 +743,10 @@ impl Settings {
     pub fn secrets(&self) -> Vec<String> {
         let password = |url: &str| url_password(url).map(str::to_owned);
         let mut secrets: Vec<String> = [
-            self.database_url.as_deref().and_then(password),
-            self.smtp_url.as_ref().and_then(|url| password(url.expose_secret())),
-            self.redis_url.as_ref().and_then(|url| password(url.expose_secret())),
-            self.jwt_secret.as_ref().map(|secret| secret.expose_secret().to_owned()),
+            self.database.url.as_deref().and_then(password),
+            self.mail.smtp_url.as_ref().and_then(|url| password(url.expose_secret())),
+            self.redis.url.as_ref().and_then(|url| password(url.expose_secret())),
+            self.auth.jwt_secret.as_ref().map(|secret| secret.expose_secret().to_owned()),
         ]
         .into_iter()
         .flatten()
@@ -466,21 +765,21 @@ impl Settings {
 
     /// The variable that names the database: `DATABASE_URL`, or `DATA_DIR` for the default file.
     pub fn database_variable(&self) -> &'static str {
-        if self.database_url.is_some() { "DATABASE_URL" } else { "DATA_DIR" }
+        if self.database.url.is_some() { "DATABASE_URL" } else { "DATA_DIR" }
     }
 
     /// The database to use: `DATABASE_URL`, or a SQLite file in the data folder.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rwc", self.data_dir.join("customer-accounts.db").display())
+        self.database.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rwc", self.database.data_dir.join("customer-accounts.db").display())
         })
     }
 
     /// The base URL customers use to reach the service (no trailing slash).
     pub fn public_url(&self) -> String {
-        match &self.public_url {
+        match &self.server.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}", self.listen_addr),
+            None => format!("http://{}", self.server.listen_addr),
         }
     }
 
@@ -491,82 +790,46 @@ impl Settings {
 
     /// Whether GraphQL introspection answers.
     pub fn introspection_enabled(&self) -> bool {
-        self.graphql_introspection.unwrap_or(!self.is_production())
+        self.graphql.introspection.unwrap_or(!self.is_production())
     }
 
     /// Whether `GET /graphql` serves the GraphiQL playground.
     pub fn graphiql_enabled(&self) -> bool {
-        self.graphiql.unwrap_or(!self.is_production())
+        self.graphql.graphiql.unwrap_or(!self.is_production())
     }
 
     /// How many argon2 computations may run at once.
     pub fn hash_concurrency(&self) -> usize {
-        self.hash_concurrency
+        self.auth
+            .hash_concurrency
             .unwrap_or_else(|| std::thread::available_parallelism().map(usize::from).unwrap_or(2))
-    }
-
-    /// The proxies whose `X-Forwarded-For` is believed; the first unparsable entry on error.
-    pub fn trusted_proxies(&self) -> Result<Vec<std::net::IpAddr>, String> {
-        self.trusted_proxies
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .map(|p| p.parse().map_err(|_| p.to_owned()))
-            .collect()
-    }
-
-    /// The origins allowed to call from a browser; the first malformed entry on error.
-    pub fn cors_allowed_origins(&self) -> Result<Vec<String>, String> {
-        self.cors_allowed_origins
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(|origin| match Url::parse(origin) {
-                Ok(url)
-                    if matches!(url.scheme(), "http" | "https")
-                        && url.path() == "/"
-                        && url.query().is_none() =>
-                {
-                    Ok(origin.trim_end_matches('/').to_owned())
-                }
-                _ => Err(origin.to_owned()),
-            })
-            .collect()
-    }
-
-    /// The extra request headers storefront pages may send; the first malformed name on error.
-    pub fn cors_allowed_headers(&self) -> Result<Vec<axum::http::HeaderName>, String> {
-        self.cors_allowed_headers
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(|name| axum::http::HeaderName::try_from(name).map_err(|_| name.to_owned()))
-            .collect()
     }
 
     /// Whether `/metrics` is served: `METRICS`, else on outside production or with its own address.
     pub fn metrics_enabled(&self) -> bool {
-        self.metrics.unwrap_or(self.app_env != AppEnv::Production || self.metrics_listen_addr.is_some())
+        self.server
+            .metrics
+            .unwrap_or(self.app_env != AppEnv::Production || self.server.metrics_listen_addr.is_some())
     }
 
     /// Where `.eml` files are written without `SMTP_URL`.
     pub fn mail_dir(&self) -> PathBuf {
-        self.mail_dir.clone().unwrap_or_else(|| self.data_dir.join("mail"))
+        self.mail.dir.clone().unwrap_or_else(|| self.database.data_dir.join("mail"))
     }
 
     /// Access-token lifetime.
     pub fn jwt_ttl(&self) -> Duration {
-        Duration::from_secs(self.jwt_ttl_seconds)
+        Duration::from_secs(self.auth.jwt_ttl_seconds)
     }
 
     /// Session lifetime.
     pub fn session_ttl(&self) -> Duration {
-        Duration::from_secs(self.session_ttl_seconds)
+        Duration::from_secs(self.auth.session_ttl_seconds)
     }
 
     /// How long a cached session is trusted at most; zero when the cache is off.
     pub fn session_cache_ttl(&self) -> Duration {
-        Duration::from_secs(self.session_cache_ttl_seconds)
+        Duration::from_secs(self.cache.ttl_seconds)
     }
 }
 
@@ -604,8 +867,9 @@ mod tests {
             jail.set_env("MAIL_SEND_TIMEOUT_SECONDS", "7");
             jail.set_env("SHOP_NAME", "Read");
             let names: Vec<&str> = variables().iter().map(String::as_str).collect();
-            let settings: Settings = Figment::from(Env::raw().only(&names)).extract()?;
-            assert_eq!((settings.mail_send_timeout_seconds, settings.shop_name.as_str()), (7, "Read"));
+            let env: Environment = Figment::from(Env::raw().only(&names)).extract()?;
+            let settings = Settings::try_from(env).map_err(|e| e.to_string())?;
+            assert_eq!((settings.mail.send_timeout_seconds, settings.mail.shop_name.as_str()), (7, "Read"));
             Ok(())
         });
     }
@@ -616,14 +880,16 @@ mod tests {
         assert_eq!(redacted_url("postgres://app:s3cret@db:port/shop"), "postgres://app:***@db:port/shop");
         assert_eq!(redacted_url("postgres://a:p@ss@db/shop"), "postgres://a:***@db/shop");
         assert_eq!(redacted_url("sqlite://data/x.db?mode=rwc"), "sqlite://data/x.db?mode=rwc");
-        let settings =
-            Settings { database_url: Some("postgres://app:p%40ss@db/x".into()), ..Settings::default() };
+        let mut settings = Settings::default();
+        settings.database.url = Some("postgres://app:p%40ss@db/x".into());
         assert!(settings.secrets().contains(&"p%40ss".to_owned()));
         assert!(settings.secrets().contains(&"p@ss".to_owned()));
     }
 
     fn with_secret(secret: &str) -> Settings {
-        Settings { jwt_secret: Some(SecretString::from(secret)), ..Settings::default() }
+        let mut settings = Settings::default();
+        settings.auth.jwt_secret = Some(SecretString::from(secret));
+        settings
     }
 
     #[test]
@@ -644,37 +910,46 @@ mod tests {
 
     #[test]
     fn a_password_score_above_four_is_refused() {
-        let settings = Settings { password_min_score: 5, ..Settings::default() };
-        assert_eq!(settings.validate().err().map(|e| e.variable).as_deref(), Some("PASSWORD_MIN_SCORE"));
-        assert!(Settings { password_min_score: 4, ..Settings::default() }.validate().is_ok());
+        let score = |score| {
+            let mut settings = Settings::default();
+            settings.auth.password_min_score = score;
+            settings
+        };
+        assert_eq!(score(5).validate().err().map(|e| e.variable).as_deref(), Some("PASSWORD_MIN_SCORE"));
+        assert!(score(4).validate().is_ok());
     }
 
     #[test]
     fn one_database_connection_is_refused_when_it_would_be_held_by_the_change_listener() {
-        let postgres = |max| Settings {
-            database_url: Some("postgres://db/shop".into()),
-            db_max_connections: max,
-            ..Settings::default()
+        let postgres = |max| {
+            let mut settings = Settings::default();
+            settings.database.url = Some("postgres://db/shop".into());
+            settings.database.max_connections = max;
+            settings
         };
         assert_eq!(postgres(1).validate().err().map(|e| e.variable).as_deref(), Some("DB_MAX_CONNECTIONS"));
         assert!(postgres(2).validate().is_ok());
-        let with_redis =
-            Settings { redis_url: Some(SecretString::from("redis://127.0.0.1:6379")), ..postgres(1) };
+        let mut with_redis = postgres(1);
+        with_redis.redis.url = Some(SecretString::from("redis://127.0.0.1:6379"));
         assert!(with_redis.validate().is_ok(), "notices go through Redis");
     }
 
     #[test]
     fn a_public_url_that_is_not_http_is_refused() {
-        let settings = Settings { public_url: Some("ftp://shop".into()), ..Settings::default() };
+        let mut settings = Settings::default();
+        settings.server.public_url = Some("ftp://shop".into());
         assert_eq!(settings.validate().err().map(|e| e.variable).as_deref(), Some("PUBLIC_URL"));
     }
 
     #[test]
     fn cors_origins_must_be_bare_http_origins() {
-        let with = |origins: &str| Settings { cors_allowed_origins: origins.into(), ..Settings::default() };
-        assert!(with("https://shop.example, http://localhost:3000").validate().is_ok());
+        let with = |origins: &str| {
+            let env = Environment { cors_allowed_origins: origins.into(), ..Environment::default() };
+            Settings::try_from(env).and_then(Settings::validate)
+        };
+        assert!(with("https://shop.example, http://localhost:3000").is_ok());
         for bad in ["shop.example", "https://shop.example/path", "*"] {
-            let err = with(bad).validate().err().map(|e| e.variable);
+            let err = with(bad).err().map(|e| e.variable);
             assert_eq!(err.as_deref(), Some("CORS_ALLOWED_ORIGINS"), "{bad}");
         }
     }

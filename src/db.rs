@@ -19,15 +19,16 @@ use crate::config::{ConfigError, Settings};
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = settings.database_url();
     let variable = settings.database_variable();
-    if url.starts_with("sqlite:") && settings.database_url.is_none() {
-        std::fs::create_dir_all(&settings.data_dir)
-            .map_err(|e| ConfigError::new("DATA_DIR", format!("{}: {e}", settings.data_dir.display())))?;
+    if url.starts_with("sqlite:") && settings.database.url.is_none() {
+        std::fs::create_dir_all(&settings.database.data_dir).map_err(|e| {
+            ConfigError::new("DATA_DIR", format!("{}: {e}", settings.database.data_dir.display()))
+        })?;
     }
     let mut options = ConnectOptions::new(url.clone());
     options
-        .max_connections(settings.db_max_connections)
+        .max_connections(settings.database.max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(settings.db_acquire_timeout_seconds))
+        .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_seconds))
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             // WAL lets readers proceed during a write; the busy timeout queues writers
@@ -38,7 +39,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
                 .foreign_keys(true)
         })
         .map_sqlx_sqlite_pool_opts(|pool| pool.after_release(|conn, _| Box::pin(transaction_settled(conn))));
-    let deadline = Instant::now() + Duration::from_secs(settings.db_connect_retry_seconds);
+    let deadline = Instant::now() + Duration::from_secs(settings.database.connect_retry_seconds);
     let mut wait = Duration::from_millis(250);
     let mut attempt = 0u32;
     loop {

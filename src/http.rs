@@ -32,15 +32,16 @@ use crate::{accounts::Origin, graphql, rest, state::AppState};
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let settings = &state.settings;
-    let max_body = settings.max_body_bytes;
-    let timeout = Duration::from_secs(settings.request_timeout_seconds);
+    let max_body = settings.server.max_body_bytes;
+    let timeout = Duration::from_secs(settings.server.request_timeout_seconds);
     let cors = cors(&state);
 
     if state.settings.metrics_enabled() {
         // Installed before the first request, so nothing before the first scrape goes uncounted.
         crate::telemetry::prometheus();
     }
-    let metrics_here = state.settings.metrics_enabled() && state.settings.metrics_listen_addr.is_none();
+    let metrics_here =
+        state.settings.metrics_enabled() && state.settings.server.metrics_listen_addr.is_none();
     let rest = rest::routes(&state)
         .route_layer(middleware::from_fn_with_state(state.clone(), rest::rate_limit))
         .with_state(state.clone());
@@ -95,8 +96,13 @@ pub fn router(state: AppState) -> Router {
 /// Browser pages of the configured storefront origins may call the API with a bearer token;
 /// everyone else gets no CORS headers (the browser's same-origin rule stands).
 fn cors(state: &AppState) -> CorsLayer {
-    let origins: Vec<HeaderValue> =
-        state.storefront_origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect();
+    let origins: Vec<HeaderValue> = state
+        .settings
+        .server
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
     if origins.is_empty() {
         return CorsLayer::new();
     }
@@ -116,7 +122,7 @@ fn cors(state: &AppState) -> CorsLayer {
                 HeaderName::from_static("apollographql-client-version"),
             ]
             .into_iter()
-            .chain(state.storefront_headers.iter().cloned())
+            .chain(state.settings.server.cors_allowed_headers.iter().cloned())
             .collect::<Vec<_>>(),
         )
         .expose_headers([
@@ -161,7 +167,7 @@ async fn origin(State(state): State<AppState>, mut request: Request<Body>, next:
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |ConnectInfo(addr)| addr.ip());
-    let trusted = &state.trusted_proxies;
+    let trusted = &state.settings.server.trusted_proxies;
     let ip = if trusted.contains(&socket) {
         request
             .headers()

@@ -53,7 +53,8 @@ pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Res
             limits.limits.forget_idle();
         }
     });
-    let header_read_timeout = std::time::Duration::from_secs(state.settings.header_read_timeout_seconds);
+    let header_read_timeout =
+        std::time::Duration::from_secs(state.settings.server.header_read_timeout_seconds);
     serve_connections(listener, router, header_read_timeout).await;
     // Work not yet done stays queued and is done after the next start (here or on a replica).
     job_runner.abort();

@@ -257,15 +257,15 @@ pub struct Limits {
 impl Limits {
     /// Limiters as configured, counted in `redis` when given; a limit of 0 switches that one off.
     pub fn new(settings: &Settings, redis: Option<&Redis>) -> Self {
-        let window = Duration::from_secs(settings.rate_limit_window_seconds);
-        let reads_open = settings.rate_limit_failure_mode == FailureMode::Open;
-        let credentials_open = settings.auth_rate_limit_failure_mode == FailureMode::Open;
+        let window = Duration::from_secs(settings.limits.window_seconds);
+        let reads_open = settings.limits.failure_mode == FailureMode::Open;
+        let credentials_open = settings.limits.auth_failure_mode == FailureMode::Open;
         Self {
-            requests: Limit::new("rest", settings.rate_limit_per_minute, window, reads_open),
-            graphql: Limit::new("graphql", settings.graphql_rate_limit_per_minute, window, reads_open),
+            requests: Limit::new("rest", settings.limits.rest_per_window, window, reads_open),
+            graphql: Limit::new("graphql", settings.limits.graphql_per_window, window, reads_open),
             credentials: Limit::new(
                 "credentials",
-                settings.auth_rate_limit_per_minute,
+                settings.limits.credentials_per_window,
                 window,
                 credentials_open,
             ),

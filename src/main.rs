@@ -177,7 +177,7 @@ async fn main() {
             std::process::exit(BAD_SETTING);
         }
     };
-    telemetry::init(settings.log_format);
+    telemetry::init(settings.server.log_format);
     let secrets = settings.secrets();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
@@ -204,7 +204,7 @@ async fn main() {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let addr = settings.listen_addr;
+    let addr = settings.server.listen_addr;
     let public_url = settings.public_url();
     let graphiql = settings.graphiql_enabled();
     // Both addresses are taken before the database is touched: a busy port refuses the start
@@ -212,7 +212,7 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| ConfigError::new("LISTEN_ADDR", format!("cannot listen on {addr}: {e}")))?;
-    let metrics_listener = match (settings.metrics_enabled(), settings.metrics_listen_addr) {
+    let metrics_listener = match (settings.metrics_enabled(), settings.server.metrics_listen_addr) {
         (true, Some(metrics_addr)) => {
             Some(tokio::net::TcpListener::bind(metrics_addr).await.map_err(|e| {
                 ConfigError::new("METRICS_LISTEN_ADDR", format!("cannot listen on {metrics_addr}: {e}"))

@@ -33,13 +33,6 @@ pub struct Parts {
     pub mail: Mailer,
     /// Rate limiters.
     pub limits: Limits,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<std::net::IpAddr>,
-    /// `CORS_ALLOWED_ORIGINS`, parsed: storefront pages that may call the API from a browser.
-    pub storefront_origins: Vec<String>,
-    /// `CORS_ALLOWED_HEADERS`, parsed: request headers storefront pages may send beyond the
-    /// standard ones.
-    pub storefront_headers: Vec<axum::http::HeaderName>,
     /// Origins whose pages may send cookie-authenticated requests: `PUBLIC_URL`'s and the
     /// storefront origins.
     pub page_origins: Vec<String>,
@@ -74,31 +67,25 @@ impl AppState {
 
     /// Builds the state around an already migrated connection.
     pub fn with_db(settings: Settings, db: DatabaseConnection) -> anyhow::Result<Self> {
-        let secret = match &settings.jwt_secret {
+        let secret = match &settings.auth.jwt_secret {
             Some(secret) => secret.expose_secret().as_bytes().to_vec(),
-            None => development_secret(&settings.data_dir)?,
+            None => development_secret(&settings.database.data_dir)?,
         };
         let tokens = TokenIssuer::new(&secret, settings.public_url(), settings.jwt_ttl())?;
         let hasher = PasswordHasher::new(settings.hash_concurrency())?;
         let mail = Mailer::new(&settings)?;
-        let trusted_proxies =
-            settings.trusted_proxies().map_err(|bad| anyhow::anyhow!("TRUSTED_PROXIES: {bad}"))?;
-        let storefront_origins =
-            settings.cors_allowed_origins().map_err(|bad| anyhow::anyhow!("CORS_ALLOWED_ORIGINS: {bad}"))?;
-        let storefront_headers =
-            settings.cors_allowed_headers().map_err(|bad| anyhow::anyhow!("CORS_ALLOWED_HEADERS: {bad}"))?;
         let public = url::Url::parse(&settings.public_url())?;
-        let mut page_origins = storefront_origins.clone();
+        let mut page_origins = settings.server.cors_allowed_origins.clone();
         page_origins.push(public.origin().ascii_serialization());
         let redis = crate::bus::redis(&settings)?;
         let limits = Limits::new(&settings, redis.as_ref());
         let bus = Bus::new(redis.as_ref(), &db);
         let queue = Arc::new(crate::queue::Queue::new(
-            std::time::Duration::from_millis(settings.mail_poll_interval_ms),
-            std::time::Duration::from_millis(settings.mail_retry_base_ms),
+            std::time::Duration::from_millis(settings.mail.poll_interval_ms),
+            std::time::Duration::from_millis(settings.mail.retry_base_ms),
         ));
         let sessions =
-            SessionCache::new(settings.session_cache_ttl(), settings.session_cache_capacity, bus.is_local());
+            SessionCache::new(settings.session_cache_ttl(), settings.cache.capacity, bus.is_local());
         Ok(Self(Arc::new(Parts {
             settings,
             db,
@@ -106,9 +93,6 @@ impl AppState {
             tokens,
             mail,
             limits,
-            trusted_proxies,
-            storefront_origins,
-            storefront_headers,
             page_origins,
             queue,
             groups: crate::accounts::GroupCache::default(),

@@ -157,6 +157,7 @@ pub(crate) fn parallel_hashes_per_s(threads: usize, duration: Duration) -> f64 {
 /// service's own default, computed by the service's own code rather than assumed.
 pub(crate) fn service_hash_concurrency() -> usize {
     let configured = std::env::var("HASH_CONCURRENCY").ok().and_then(|v| v.parse().ok());
-    customer_accounts::config::Settings { hash_concurrency: configured, ..Default::default() }
-        .hash_concurrency()
+    let mut settings = customer_accounts::config::Settings::default();
+    settings.auth.hash_concurrency = configured;
+    settings.hash_concurrency()
 }

@@ -65,7 +65,7 @@ pub async fn caller(
         Err(other) => return Err(other),
     };
     if need == Need::Verified
-        && state.settings.require_email_verification
+        && state.settings.auth.require_email_verification
         && caller.customer.email_verified_at.is_none()
     {
         return Err(Error::EmailNotVerified);

@@ -25,11 +25,11 @@ pub(super) async fn reserve(
     email: &str,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let limit = state.settings.login_failures_per_email as usize;
+    let limit = state.settings.limits.login_failures_per_email as usize;
     if limit == 0 {
         return Ok(());
     }
-    let span = std::time::Duration::from_secs(state.settings.login_failure_window_seconds);
+    let span = std::time::Duration::from_secs(state.settings.limits.login_failure_window_seconds);
     let work = Work::begin(state).await?;
     let key = windows::address_key(project_id, email);
     if let Some(wait) = windows::reserve(work.db(), Window::LoginFailures, &key, limit, span, now).await? {
@@ -40,7 +40,7 @@ pub(super) async fn reserve(
 
 /// A matching password forgives the email's failures, the reservation of this check included.
 pub(super) async fn forgive(state: &AppState, project_id: i32, email: &str) -> Result<()> {
-    if state.settings.login_failures_per_email == 0 {
+    if state.settings.limits.login_failures_per_email == 0 {
         return Ok(());
     }
     let work = Work::begin(state).await?;

@@ -41,7 +41,7 @@ pub async fn login(
         _ => return Err(Error::Invalid(vec![FieldError::general(Code::InvalidCredentials)])),
     };
     // Said only after the password matched, so it reveals nothing to someone guessing.
-    if state.settings.require_email_verification && customer.email_verified_at.is_none() {
+    if state.settings.auth.require_email_verification && customer.email_verified_at.is_none() {
         return Err(Error::Invalid(vec![FieldError::general(Code::EmailNotVerified)]));
     }
 

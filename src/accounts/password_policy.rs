@@ -83,9 +83,9 @@ pub(super) async fn weakness(
     password: &Password,
     guessable: &Guessable<'_>,
 ) -> Result<Option<FieldError>> {
-    let min_score = state.settings.password_min_score;
+    let min_score = state.settings.auth.password_min_score;
     let length = password.expose().chars().count();
-    if min_score == 0 || length < state.settings.password_min_length || length > MAX_PASSWORD {
+    if min_score == 0 || length < state.settings.auth.password_min_length || length > MAX_PASSWORD {
         return Ok(None);
     }
     let judged = Zeroizing::new(password.expose().chars().take(JUDGED_CHARS).collect::<String>());

@@ -51,7 +51,7 @@ pub async fn forgot_password(
     checks.finish()?;
     let Some(email) = email else { return Ok(ResetRequest::UnknownEmail) };
     let now = Utc::now();
-    let cooldown = std::time::Duration::from_secs(state.settings.mail_resend_cooldown_seconds);
+    let cooldown = std::time::Duration::from_secs(state.settings.mail.resend_cooldown_seconds);
     let mut work = Work::begin(state).await?;
     let customer = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
@@ -76,7 +76,7 @@ async fn queue_reset_link(
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
     let state = work.state();
-    let ttl = std::time::Duration::from_secs(state.settings.reset_token_ttl_seconds);
+    let ttl = std::time::Duration::from_secs(state.settings.mail.reset_token_ttl_seconds);
     let token =
         one_time::issue(work.db(), customer.id, Purpose::PasswordReset, &customer.email_normalized, ttl, now)
             .await?;
@@ -98,7 +98,7 @@ pub async fn reset_password(
     checks.new_password(
         (Field::Password, Some(password)),
         (Field::PasswordConfirmation, Some(confirmation)),
-        state.settings.password_min_length,
+        state.settings.auth.password_min_length,
     );
     // The customer's names and email count as guessable; the token is only looked at here,
     // and spent below, once the new password is hashed.

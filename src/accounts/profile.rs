@@ -55,7 +55,7 @@ pub async fn update_profile(
         checks.new_password(
             (Field::NewPassword, changes.new_password.as_ref()),
             (Field::NewPasswordConfirmation, changes.new_password_confirmation.as_ref()),
-            state.settings.password_min_length,
+            state.settings.auth.password_min_length,
         );
     }
     if let Some(new_password) = &changes.new_password {

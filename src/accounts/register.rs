@@ -90,7 +90,7 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     // The webshop document makes names optional; every other door requires them.
     let purpose = Purpose::Registration { names_optional: input.webshop.is_some() };
     let mut values = fields::judge(&mut checks, &input.attributes, &NAMES, purpose, today);
-    let min_length = state.settings.password_min_length;
+    let min_length = state.settings.auth.password_min_length;
     match &input.password_confirmation {
         Some(confirmation) => checks.new_password(
             (Field::Password, Some(&input.password)),

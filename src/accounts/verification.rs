@@ -21,7 +21,7 @@ use crate::{
 /// Queues a verification link for `customer`'s current address in `work`.
 async fn send_link(work: &mut Work<'_>, customer: &customer::Model, now: DateTime<Utc>) -> Result<()> {
     let state = work.state();
-    let ttl = std::time::Duration::from_secs(state.settings.verification_token_ttl_seconds);
+    let ttl = std::time::Duration::from_secs(state.settings.mail.verification_token_ttl_seconds);
     let token = one_time::issue(
         work.db(),
         customer.id,
@@ -106,7 +106,7 @@ pub async fn resend_verification(state: &AppState, caller: &Authenticated) -> Re
     }
     let customer = super::own_row(state, caller).await?;
     let now = Utc::now();
-    let cooldown = std::time::Duration::from_secs(state.settings.mail_resend_cooldown_seconds);
+    let cooldown = std::time::Duration::from_secs(state.settings.mail.resend_cooldown_seconds);
     let mut work = Work::begin(state).await?;
     let key = windows::customer_key(customer.id);
     if windows::reserve(work.db(), Window::VerificationMails, &key, 1, cooldown, now).await?.is_some() {

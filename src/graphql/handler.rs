@@ -201,8 +201,8 @@ async fn execute(
     }
     let settings = &doors.state.settings;
     let limits = DocumentLimits {
-        max_complexity: settings.graphql_max_complexity,
-        max_depth: settings.graphql_max_depth,
+        max_complexity: settings.graphql.max_complexity,
+        max_depth: settings.graphql.max_depth,
     };
     let operation = request.operation_name.clone();
     let parsed_before = doors.documents.get(&request.query);
@@ -280,7 +280,7 @@ async fn graphql_post(
     }
     // In cookie mode a browser sends the refresh cookie with whatever a page posts, and a login
     // sets one: a page of a foreign origin must not drive either (login CSRF).
-    if doors.state.settings.refresh_token_cookie && foreign_page(&doors.state, &headers) {
+    if doors.state.settings.auth.refresh_token_cookie && foreign_page(&doors.state, &headers) {
         return refuse(StatusCode::FORBIDDEN, "FORBIDDEN", "Requests from this origin are not accepted.");
     }
     if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {

@@ -15,7 +15,7 @@ fn builder(settings: &Settings) -> SchemaBuilder<Query, Mutation, EmptySubscript
         .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
             "An instant, as an RFC 3339 date-time in UTC (`2026-12-01T18:23:46Z`).",
         )
-        .limit_depth(settings.graphql_max_depth)
+        .limit_depth(settings.graphql.max_depth)
         .limit_recursive_depth(32)
         .limit_directives(8);
     if settings.introspection_enabled() {

@@ -87,11 +87,11 @@ payload!(RevokeSessionPayload, LogoutEverywherePayload, RefreshAccessTokenPayloa
 /// as a cookie (and `None` for the payload).
 pub fn hand_over(ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<Option<String>> {
     let settings = &state(ctx)?.settings;
-    if !settings.refresh_token_cookie {
+    if !settings.auth.refresh_token_cookie {
         return Ok(Some(refresh_token));
     }
     use axum_extra::extract::cookie::{Cookie, SameSite};
-    let max_age = i64::try_from(settings.session_ttl_seconds).unwrap_or(i64::MAX);
+    let max_age = i64::try_from(settings.auth.session_ttl_seconds).unwrap_or(i64::MAX);
     let cookie = Cookie::build((REFRESH_COOKIE, refresh_token))
         .path(REFRESH_COOKIE_PATH)
         .http_only(true)

@@ -39,9 +39,9 @@ impl Delivery {
     pub fn new(settings: &Settings) -> Self {
         Self {
             policy: Policy {
-                lease: Duration::from_secs(settings.mail_send_timeout_seconds) + CLAIM_MARGIN,
-                max_attempts: settings.mail_max_attempts,
-                give_up_after: Duration::from_secs(settings.mail_give_up_after_seconds),
+                lease: Duration::from_secs(settings.mail.send_timeout_seconds) + CLAIM_MARGIN,
+                max_attempts: settings.mail.max_attempts,
+                give_up_after: Duration::from_secs(settings.mail.give_up_after_seconds),
                 lane_limit: 1,
             },
         }

@@ -138,7 +138,7 @@ impl Mailer {
             // `.html` templates auto-escape: a customer's name cannot inject markup.
             templates.add_template(name, source)?;
         }
-        let transport = match &settings.smtp_url {
+        let transport = match &settings.mail.smtp_url {
             Some(url) => Transport::Smtp(
                 AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())
                     .map_err(|e| ConfigError::new("SMTP_URL", e.to_string()))?
@@ -155,12 +155,12 @@ impl Mailer {
         Ok(Self {
             templates,
             transport,
-            from: settings.mail_from.parse().map_err(|e| ConfigError::new("MAIL_FROM", format!("{e}")))?,
-            shop_name: settings.shop_name.clone(),
+            from: settings.mail.from.parse().map_err(|e| ConfigError::new("MAIL_FROM", format!("{e}")))?,
+            shop_name: settings.mail.shop_name.clone(),
             public_url: settings.public_url(),
-            reset_ttl: Duration::from_secs(settings.reset_token_ttl_seconds),
-            verification_ttl: Duration::from_secs(settings.verification_token_ttl_seconds),
-            send_timeout: Duration::from_secs(settings.mail_send_timeout_seconds),
+            reset_ttl: Duration::from_secs(settings.mail.reset_token_ttl_seconds),
+            verification_ttl: Duration::from_secs(settings.mail.verification_token_ttl_seconds),
+            send_timeout: Duration::from_secs(settings.mail.send_timeout_seconds),
         })
     }
 

@@ -441,7 +441,7 @@ pub(super) async fn forgot_password(
     let email = fields.text("email").unwrap_or_default();
     let request = accounts::forgot_password(&state, &origin, project, &email).await?;
     Ok(match request {
-        ResetRequest::UnknownEmail if state.settings.legacy_reveal_unknown_email => {
+        ResetRequest::UnknownEmail if state.settings.legacy.reveal_unknown_email => {
             let refusal =
                 BagistoFailure { error: "We can't find a user with that e-mail address.".to_owned() };
             (StatusCode::UNPROCESSABLE_ENTITY, Json(refusal)).into_response()

@@ -438,11 +438,9 @@ mod tests {
     #[tokio::test]
     async fn every_request_schema_lists_exactly_the_fields_its_handler_reads() -> anyhow::Result<()> {
         let dir = tempfile::tempdir()?;
-        let settings = Settings {
-            database_url: Some(format!("sqlite://{}/t.db?mode=rwc", dir.path().display())),
-            data_dir: dir.path().to_path_buf(),
-            ..Settings::default()
-        };
+        let mut settings = Settings::default();
+        settings.database.url = Some(format!("sqlite://{}/t.db?mode=rwc", dir.path().display()));
+        settings.database.data_dir = dir.path().to_path_buf();
         let state = AppState::build(settings).await?;
         let document = serde_json::to_value(RestApi::openapi())?;
         let origin = || Extension(Origin::new(std::net::Ipv4Addr::LOCALHOST.into()));

@@ -67,7 +67,7 @@ async fn deleting_ends_every_session_erases_personal_data_and_frees_the_address(
 async fn the_old_address_is_told_by_mail_and_nothing_else_is_left_waiting_for_it() {
     let smtp = SmtpServer::start();
     let url = smtp.url();
-    let app = spawn_with(|s| s.smtp_url = Some(url.into())).await;
+    let app = spawn_with(|s| s.mail.smtp_url = Some(url.into())).await;
     let jane = app.register("jane@example.com").await;
     app.dispatch_pending_mail().await;
     assert_eq!(delete_account(&app, &jane.token, PASSWORD).await["data"]["deleteAccount"]["success"], true);
@@ -79,7 +79,7 @@ async fn the_old_address_is_told_by_mail_and_nothing_else_is_left_waiting_for_it
 
 #[tokio::test]
 async fn a_wrong_password_on_delete_counts_like_a_failed_login() {
-    let app = spawn_with(|s| s.login_failures_per_email = 2).await;
+    let app = spawn_with(|s| s.limits.login_failures_per_email = 2).await;
     let jane = app.register("jane@example.com").await;
     for _ in 0..2 {
         let answer = delete_account(&app, &jane.token, "guess-number-one").await;

@@ -109,8 +109,8 @@ async fn app_with(
 ) -> TestApp {
     let url = smtp.url();
     spawn_with(|s| {
-        s.smtp_url = Some(url.into());
-        s.mail_send_timeout_seconds = 1;
+        s.mail.smtp_url = Some(url.into());
+        s.mail.send_timeout_seconds = 1;
         configure(s);
     })
     .await
@@ -153,7 +153,7 @@ async fn a_server_that_hangs_at_any_stage_costs_one_send_timeout_and_the_mail_is
 #[tokio::test]
 async fn a_message_stuck_on_a_hung_connection_does_not_hold_back_the_rest() {
     let smtp = ScriptedSmtp::start(Fault::HangAtMailFrom, 1).await;
-    let app = app_with(&smtp, |s| s.mail_retry_base_ms = 60_000).await;
+    let app = app_with(&smtp, |s| s.mail.retry_base_ms = 60_000).await;
     for address in ["a@example.com", "b@example.com", "c@example.com"] {
         app.register(address).await;
     }
@@ -186,8 +186,8 @@ async fn a_permanent_refusal_fails_the_message_at_once_with_the_reason() {
 async fn temporary_refusals_are_retried_past_max_attempts_until_the_give_up_time() {
     let smtp = ScriptedSmtp::start(Fault::ReplyToMailFrom("451 4.3.0 try again later"), usize::MAX).await;
     let app = app_with(&smtp, |s| {
-        s.mail_max_attempts = 2;
-        s.mail_retry_base_ms = 10;
+        s.mail.max_attempts = 2;
+        s.mail.retry_base_ms = 10;
     })
     .await;
     app.register("jane@example.com").await;
@@ -197,9 +197,9 @@ async fn temporary_refusals_are_retried_past_max_attempts_until_the_give_up_time
 
     let smtp = ScriptedSmtp::start(Fault::ReplyToMailFrom("451 4.3.0 try again later"), usize::MAX).await;
     let impatient = app_with(&smtp, |s| {
-        s.mail_max_attempts = 2;
-        s.mail_retry_base_ms = 10;
-        s.mail_give_up_after_seconds = 0;
+        s.mail.max_attempts = 2;
+        s.mail.retry_base_ms = 10;
+        s.mail.give_up_after_seconds = 0;
     })
     .await;
     impatient.register("jane@example.com").await;
@@ -433,11 +433,11 @@ async fn an_unreachable_database_gets_quick_503s_and_service_unavailable_then_re
     }
     let mut proxy = None;
     let app = spawn_with(|s| {
-        let mut url = url::Url::parse(s.database_url.as_deref().unwrap()).unwrap();
+        let mut url = url::Url::parse(s.database.url.as_deref().unwrap()).unwrap();
         let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
         let started = Proxy::start(target);
         url.set_port(Some(started.port)).unwrap();
-        s.database_url = Some(url.to_string());
+        s.database.url = Some(url.to_string());
         proxy = Some(started);
     })
     .await;
@@ -533,8 +533,8 @@ async fn a_full_disk_refuses_writes_cleanly_and_loses_nothing_it_acknowledged() 
     };
     let data_dir = disk.dir.path().join("data");
     let app = spawn_with(|s| {
-        s.database_url = None;
-        s.data_dir = data_dir.clone();
+        s.database.url = None;
+        s.database.data_dir = data_dir.clone();
     })
     .await;
     assert_eq!(register_status(&app, "before@example.com").await, reqwest::StatusCode::OK);

@@ -115,8 +115,8 @@ async fn graphiql_and_introspection_are_off_in_production_unless_switched_on() {
 
     let switched_on = spawn_with(|s| {
         s.app_env = AppEnv::Production;
-        s.graphql_introspection = Some(true);
-        s.graphiql = Some(true);
+        s.graphql.introspection = Some(true);
+        s.graphql.graphiql = Some(true);
     })
     .await;
     assert_eq!(
@@ -182,7 +182,7 @@ async fn health_answers_while_ready_follows_the_database() {
 
 #[tokio::test]
 async fn configured_storefront_origins_may_call_graphql_from_a_browser_and_others_may_not() {
-    let app = spawn_with(|s| s.cors_allowed_origins = "https://shop.example".into()).await;
+    let app = spawn_with(|s| s.server.cors_allowed_origins = vec!["https://shop.example".into()]).await;
     let preflight = |origin: &'static str| {
         app.client
             .request(reqwest::Method::OPTIONS, app.url("/graphql"))

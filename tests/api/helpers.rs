@@ -79,23 +79,21 @@ pub struct TestApp {
 
 /// Settings every test starts from.
 pub fn test_settings(db: &TestDb) -> Settings {
-    Settings {
-        app_env: customer_accounts::config::AppEnv::Test,
-        database_url: Some(db.url.clone()),
-        data_dir: db.dir.path().to_path_buf(),
-        public_url: Some(PUBLIC_URL.into()),
-        jwt_secret: Some(SecretString::from(JWT_SECRET)),
-        hash_concurrency: Some(2),
-        db_max_connections: 8,
-        mail_poll_interval_ms: 50,
-        mail_retry_base_ms: 50,
-        // Tests that are about limits switch them on; the rest make many calls from one IP.
-        rate_limit_per_minute: 0,
-        auth_rate_limit_per_minute: 0,
-        graphql_rate_limit_per_minute: 0,
-        login_failures_per_email: 0,
-        ..Settings::default()
-    }
+    let mut settings = Settings { app_env: customer_accounts::config::AppEnv::Test, ..Settings::default() };
+    settings.database.url = Some(db.url.clone());
+    settings.database.data_dir = db.dir.path().to_path_buf();
+    settings.server.public_url = Some(PUBLIC_URL.into());
+    settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings.auth.hash_concurrency = Some(2);
+    settings.database.max_connections = 8;
+    settings.mail.poll_interval_ms = 50;
+    settings.mail.retry_base_ms = 50;
+    // Tests that are about limits switch them on; the rest make many calls from one IP.
+    settings.limits.rest_per_window = 0;
+    settings.limits.credentials_per_window = 0;
+    settings.limits.graphql_per_window = 0;
+    settings.limits.login_failures_per_email = 0;
+    settings
 }
 
 /// The app with default test settings.
@@ -195,7 +193,7 @@ impl TestApp {
             .args(args)
             .env("DATABASE_URL", self.state.settings.database_url())
             .env("APP_ENV", "test")
-            .env("DATA_DIR", &self.state.settings.data_dir);
+            .env("DATA_DIR", &self.state.settings.database.data_dir);
         tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
     }
 

@@ -235,7 +235,7 @@ async fn production_does_not_suggest_field_names_of_the_hidden_schema() {
 
 #[tokio::test]
 async fn aliased_current_password_guesses_check_one_password_per_request() {
-    let app = spawn_with(|s| s.login_failures_per_email = 100).await;
+    let app = spawn_with(|s| s.limits.login_failures_per_email = 100).await;
     let jane = app.register("jane@example.com").await;
     let guesses: String = (0..31)
         .map(|i| format!(r#"g{i}: updateProfile(input: {{ currentPassword: "guess-{i}", newPassword: "new-password-{i}", newPasswordConfirmation: "new-password-{i}" }}) {{ errors {{ code }} }} "#))
@@ -271,7 +271,7 @@ async fn aliased_registrations_create_one_account() {
 
 #[tokio::test]
 async fn wrong_current_passwords_lock_the_email_like_failed_logins() {
-    let app = spawn_with(|s| s.login_failures_per_email = 3).await;
+    let app = spawn_with(|s| s.limits.login_failures_per_email = 3).await;
     let jane = app.register("jane@example.com").await;
     let change = json!({ "input": { "email": "new@example.com", "currentPassword": "wrong-guess" } });
     for _ in 0..3 {
@@ -292,7 +292,7 @@ async fn wrong_current_passwords_lock_the_email_like_failed_logins() {
 
 #[tokio::test]
 async fn wrong_current_passwords_count_against_the_per_ip_credential_limit() {
-    let app = spawn_with(|s| s.auth_rate_limit_per_minute = 2).await;
+    let app = spawn_with(|s| s.limits.credentials_per_window = 2).await;
     let jane = app.register("jane@example.com").await; // the first credential operation
     let change = json!({ "input": { "email": "new@example.com", "currentPassword": "wrong-guess" } });
     assert_eq!(
@@ -314,7 +314,7 @@ async fn wrong_current_passwords_count_against_the_per_ip_credential_limit() {
 
 #[tokio::test]
 async fn twenty_simultaneous_wrong_passwords_check_at_most_the_lockout_limit() {
-    let app = spawn_with(|s| s.login_failures_per_email = 5).await;
+    let app = spawn_with(|s| s.limits.login_failures_per_email = 5).await;
     app.register("jane@example.com").await;
     let attempts = (0..20).map(|i| {
         let variables = json!({ "email": "jane@example.com", "password": format!("wrong-{i}") });
@@ -387,7 +387,7 @@ async fn a_successful_reset_voids_every_other_outstanding_link() {
 
 #[tokio::test]
 async fn an_unverified_session_may_only_verify_resend_and_log_out() {
-    let app = spawn_with(|s| s.require_email_verification = true).await;
+    let app = spawn_with(|s| s.auth.require_email_verification = true).await;
     let jane = app.register("jane@example.com").await;
     for query in [
         "{ me { id } }",
@@ -419,7 +419,7 @@ async fn an_unverified_session_may_only_verify_resend_and_log_out() {
 
 #[tokio::test]
 async fn the_webshop_token_of_an_unverified_customer_is_held_to_the_flag_too() {
-    let app = spawn_with(|s| s.require_email_verification = true).await;
+    let app = spawn_with(|s| s.auth.require_email_verification = true).await;
     let body = json!({ "project_id": 1, "email": "shop@example.com", "password": PASSWORD });
     let created =
         send(app.client.post(app.url("/api/services/webshop/v1/customer/auth/register")).json(&body)).await;
@@ -439,7 +439,7 @@ async fn the_webshop_token_of_an_unverified_customer_is_held_to_the_flag_too() {
 
 #[tokio::test]
 async fn login_with_an_overlong_or_nul_email_is_a_field_error() {
-    let app = spawn_with(|s| s.login_failures_per_email = 5).await;
+    let app = spawn_with(|s| s.limits.login_failures_per_email = 5).await;
     for (email, code) in [
         (format!("{}@example.com", "a".repeat(300)), "TOO_LONG"),
         ("jane\u{0}@example.com".to_owned(), "INVALID"),
@@ -662,7 +662,7 @@ where
 
 #[tokio::test]
 async fn failed_logins_take_the_same_time_for_known_and_unknown_emails() {
-    let app = spawn_with(|s| s.login_failures_per_email = 1_000).await;
+    let app = spawn_with(|s| s.limits.login_failures_per_email = 1_000).await;
     app.register("jane@example.com").await;
     let ratio = timing_ratio(15, |known| {
         let email = if known { "jane@example.com" } else { "nobody@example.com" };
@@ -689,7 +689,7 @@ async fn forgot_password_takes_the_same_time_for_known_and_unknown_emails() {
 
 #[tokio::test]
 async fn graphql_requests_are_limited_per_ip_with_retry_after() {
-    let app = spawn_with(|s| s.graphql_rate_limit_per_minute = 3).await;
+    let app = spawn_with(|s| s.limits.graphql_per_window = 3).await;
     for _ in 0..3 {
         assert_eq!(graphql(&app, None, "{ me { id } }", json!({})).await.status, StatusCode::OK);
     }
@@ -716,7 +716,7 @@ async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> b
 
 #[tokio::test]
 async fn connections_that_send_half_a_request_nothing_or_idle_are_closed() {
-    let app = spawn_with(|s| s.header_read_timeout_seconds = 1).await;
+    let app = spawn_with(|s| s.server.header_read_timeout_seconds = 1).await;
     let mut silent = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     let mut half = tokio::net::TcpStream::connect(app.addr).await.unwrap();
     half.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
@@ -754,7 +754,7 @@ async fn answers_with_tokens_are_not_cached_and_none_are_sniffed() {
 
 #[tokio::test]
 async fn the_cookie_guard_refuses_writes_from_pages_of_foreign_origins() {
-    let app = spawn_with(|s| s.cors_allowed_origins = "https://shop.example".into()).await;
+    let app = spawn_with(|s| s.server.cors_allowed_origins = vec!["https://shop.example".into()]).await;
     app.register("jane@example.com").await;
     let login = |origin: Option<&'static str>| {
         let mut request = reqwest::Client::new()

@@ -90,7 +90,7 @@ async fn a_password_change_reset_or_deletion_ends_every_session_including_logins
         // One hashing thread, and logins arriving faster than it hashes: the write's hashes queue
         // behind logins, and logins sent meanwhile read the account before the write commits and
         // check the old password after it.
-        let app = spawn_with(|s| s.hash_concurrency = Some(1)).await;
+        let app = spawn_with(|s| s.auth.hash_concurrency = Some(1)).await;
         let jane = app.register("jane@example.com").await;
         let logins = async {
             let mut logins = Vec::new();
@@ -132,8 +132,8 @@ async fn a_password_change_reset_or_deletion_ends_every_session_including_logins
 #[tokio::test]
 async fn in_cookie_mode_a_page_of_another_origin_cannot_log_in_or_get_a_refresh_cookie() {
     let app = spawn_with(|s| {
-        s.refresh_token_cookie = true;
-        s.cors_allowed_origins = "https://shop.example".into();
+        s.auth.refresh_token_cookie = true;
+        s.server.cors_allowed_origins = vec!["https://shop.example".into()];
     })
     .await;
     app.register("jane@example.com").await;

@@ -24,7 +24,7 @@ async fn with_smtp(
     let smtp = SmtpServer::start();
     let url = smtp.url();
     let app = spawn_with(|s| {
-        s.smtp_url = Some(url.into());
+        s.mail.smtp_url = Some(url.into());
         configure(s);
     })
     .await;
@@ -93,7 +93,7 @@ async fn a_reset_token_works_only_once() {
 
 #[tokio::test]
 async fn an_expired_reset_token_is_invalid() {
-    let (app, smtp) = with_smtp(|s| s.reset_token_ttl_seconds = 1).await;
+    let (app, smtp) = with_smtp(|s| s.mail.reset_token_ttl_seconds = 1).await;
     app.register("jane@example.com").await;
     forgot(&app, "jane@example.com").await;
     let messages = smtp.wait_for(2).await;
@@ -105,7 +105,7 @@ async fn an_expired_reset_token_is_invalid() {
 
 #[tokio::test]
 async fn an_older_reset_token_stops_working_once_a_newer_one_is_sent() {
-    let (app, smtp) = with_smtp(|s| s.mail_resend_cooldown_seconds = 0).await;
+    let (app, smtp) = with_smtp(|s| s.mail.resend_cooldown_seconds = 0).await;
     app.register("jane@example.com").await;
     forgot(&app, "jane@example.com").await;
     smtp.wait_for(2).await;
@@ -152,7 +152,7 @@ async fn a_second_request_within_the_cooldown_sends_nothing_but_answers_the_same
 #[tokio::test]
 async fn mail_written_while_smtp_is_down_is_delivered_once_it_comes_up() {
     let port = SmtpServer::unused_port();
-    let app = spawn_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
+    let app = spawn_with(|s| s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
     app.register("jane@example.com").await;
     let answer = forgot(&app, "jane@example.com").await;
     assert!(answer["message"].is_string(), "the request succeeds while SMTP is down");
@@ -178,7 +178,7 @@ async fn mail_written_while_smtp_is_down_is_delivered_once_it_comes_up() {
 #[tokio::test]
 async fn competing_or_restarted_workers_deliver_each_message_exactly_once() {
     let port = SmtpServer::unused_port();
-    let app = spawn_with(|s| s.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
+    let app = spawn_with(|s| s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{port}").into())).await;
     for i in 0..6 {
         app.register(&format!("customer{i}@example.com")).await;
     }
@@ -232,7 +232,7 @@ async fn registration_mails_a_verification_link_that_verifies_the_address() {
 
 #[tokio::test]
 async fn with_require_email_verification_an_unverified_login_is_refused() {
-    let (app, smtp) = with_smtp(|s| s.require_email_verification = true).await;
+    let (app, smtp) = with_smtp(|s| s.auth.require_email_verification = true).await;
     app.register("jane@example.com").await;
     let refused = app.login("jane@example.com", PASSWORD).await;
     assert_eq!(error_codes(&refused), vec![(Value::Null, "EMAIL_NOT_VERIFIED".to_owned())]);
@@ -247,7 +247,7 @@ async fn with_require_email_verification_an_unverified_login_is_refused() {
 
 #[tokio::test]
 async fn a_resent_verification_link_replaces_the_old_one() {
-    let (app, smtp) = with_smtp(|s| s.mail_resend_cooldown_seconds = 0).await;
+    let (app, smtp) = with_smtp(|s| s.mail.resend_cooldown_seconds = 0).await;
     let jane = app.register("jane@example.com").await;
     smtp.wait_for(1).await;
     let answer =

@@ -111,7 +111,7 @@ async fn the_legacy_doors_word_a_weak_password_as_laravel_would() {
 
 #[tokio::test]
 async fn password_min_score_zero_turns_the_estimate_off() {
-    let app = spawn_with(|s| s.password_min_score = 0).await;
+    let app = spawn_with(|s| s.auth.password_min_score = 0).await;
     let answer = app.gql(REGISTER, registration("jane@example.com", "Jane", "Doe", "password123")).await;
     assert_eq!(answer["data"]["register"]["errors"], json!([]));
 }

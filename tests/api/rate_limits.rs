@@ -10,8 +10,8 @@ use crate::helpers::{LOGIN, PASSWORD, spawn_with};
 #[tokio::test]
 async fn rest_answers_carry_rate_limit_headers_and_429_with_retry_after_then_recover() {
     let app = spawn_with(|s| {
-        s.rate_limit_per_minute = 3;
-        s.rate_limit_window_seconds = 1;
+        s.limits.rest_per_window = 3;
+        s.limits.window_seconds = 1;
     })
     .await;
     let get = || app.client.get(app.url("/api/customer/get")).send();
@@ -46,7 +46,7 @@ async fn rest_answers_carry_rate_limit_headers_and_429_with_retry_after_then_rec
 
 #[tokio::test]
 async fn graphql_is_not_subject_to_the_rest_request_limit() {
-    let app = spawn_with(|s| s.rate_limit_per_minute = 1).await;
+    let app = spawn_with(|s| s.limits.rest_per_window = 1).await;
     for _ in 0..3 {
         assert_eq!(app.gql("{ me { id } }", json!({})).await, json!({ "data": { "me": null } }));
     }
@@ -54,7 +54,7 @@ async fn graphql_is_not_subject_to_the_rest_request_limit() {
 
 #[tokio::test]
 async fn aliased_graphql_logins_check_one_password_and_count_one_attempt_each() {
-    let app = spawn_with(|s| s.auth_rate_limit_per_minute = 3).await;
+    let app = spawn_with(|s| s.limits.credentials_per_window = 3).await;
     let aliases: String = (0..3)
         .map(|i| format!(r#"a{i}: login(email: "x{i}@example.com", password: "guess") {{ token }} "#))
         .collect();
@@ -81,8 +81,8 @@ async fn aliased_graphql_logins_check_one_password_and_count_one_attempt_each() 
 #[tokio::test]
 async fn repeated_failed_logins_lock_the_email_until_the_window_passes() {
     let app = spawn_with(|s| {
-        s.login_failures_per_email = 3;
-        s.login_failure_window_seconds = 2;
+        s.limits.login_failures_per_email = 3;
+        s.limits.login_failure_window_seconds = 2;
     })
     .await;
     app.register("jane@example.com").await;
@@ -105,7 +105,7 @@ async fn repeated_failed_logins_lock_the_email_until_the_window_passes() {
 
 #[tokio::test]
 async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
-    let untrusted = spawn_with(|s| s.rate_limit_per_minute = 1).await;
+    let untrusted = spawn_with(|s| s.limits.rest_per_window = 1).await;
     let call = |app: &crate::helpers::TestApp, client_ip: &str| {
         app.client.get(app.url("/api/customer/get")).header("x-forwarded-for", client_ip.to_owned()).send()
     };
@@ -117,8 +117,8 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
     );
 
     let trusted = spawn_with(|s| {
-        s.rate_limit_per_minute = 1;
-        s.trusted_proxies = "127.0.0.1".into();
+        s.limits.rest_per_window = 1;
+        s.server.trusted_proxies = vec![std::net::Ipv4Addr::LOCALHOST.into()];
     })
     .await;
     assert_eq!(call(&trusted, "203.0.113.1").await.unwrap().status(), StatusCode::UNAUTHORIZED);
@@ -134,10 +134,10 @@ async fn x_forwarded_for_is_believed_only_from_trusted_proxies() {
 
 fn shared_limits(settings: &mut customer_accounts::config::Settings, redis_url: &str, prefix: &str) {
     use secrecy::SecretString;
-    settings.redis_url = Some(SecretString::from(redis_url));
-    settings.redis_key_prefix = prefix.to_owned();
-    settings.rate_limit_per_minute = 4;
-    settings.auth_rate_limit_per_minute = 2;
+    settings.redis.url = Some(SecretString::from(redis_url));
+    settings.redis.key_prefix = prefix.to_owned();
+    settings.limits.rest_per_window = 4;
+    settings.limits.credentials_per_window = 2;
 }
 
 #[tokio::test]
@@ -177,7 +177,7 @@ async fn without_redis_requests_fail_open_and_credential_checks_fail_closed_by_d
         // Nothing listens on port 1: every attempt is refused at once.
         shared_limits(s, "redis://127.0.0.1:1", "unused");
         // No change notices can be heard either; the cache would only wait for them.
-        s.session_cache_ttl_seconds = 0;
+        s.cache.ttl_seconds = 0;
     };
     let app = spawn_with(unreachable).await;
     for _ in 0..4 {
@@ -196,8 +196,8 @@ async fn without_redis_requests_fail_open_and_credential_checks_fail_closed_by_d
 
     let closed = spawn_with(|s| {
         unreachable(s);
-        s.rate_limit_failure_mode = customer_accounts::config::FailureMode::Closed;
-        s.auth_rate_limit_failure_mode = customer_accounts::config::FailureMode::Open;
+        s.limits.failure_mode = customer_accounts::config::FailureMode::Closed;
+        s.limits.auth_failure_mode = customer_accounts::config::FailureMode::Open;
     })
     .await;
     let refused = closed.client.get(closed.url("/api/customer/get")).send().await.unwrap();

@@ -86,7 +86,7 @@ async fn register_reports_every_invalid_field_at_once_and_writes_nothing() {
 #[tokio::test]
 async fn password_length_is_counted_in_characters_not_bytes() {
     // Eight repeated letters are guessable; the length rule is what is tested here.
-    let app = spawn_with(|s| s.password_min_score = 0).await;
+    let app = spawn_with(|s| s.auth.password_min_score = 0).await;
     let mut seven = input("seven@example.com");
     seven["password"] = json!("ééééééé");
     seven["passwordConfirmation"] = json!("ééééééé");
@@ -188,7 +188,7 @@ async fn concurrent_registrations_of_different_emails_all_succeed() {
 
 #[tokio::test]
 async fn the_minimum_password_length_follows_password_min_length() {
-    let app = spawn_with(|s| s.password_min_length = 12).await;
+    let app = spawn_with(|s| s.auth.password_min_length = 12).await;
     let mut input = input("min@example.com");
     input["password"] = json!("elevenchars");
     input["passwordConfirmation"] = json!("elevenchars");

@@ -284,9 +284,9 @@ async fn while_redis_is_away_the_cache_is_bypassed_and_both_come_back_on_their_o
     let Some(mut redis) = TestRedis::own(test, port) else { return };
     let url = redis.url();
     let app = crate::helpers::spawn_with(|s| {
-        s.redis_url = Some(secrecy::SecretString::from(url.clone()));
-        s.session_cache_ttl_seconds = 600;
-        s.auth_rate_limit_per_minute = 100;
+        s.redis.url = Some(secrecy::SecretString::from(url.clone()));
+        s.cache.ttl_seconds = 600;
+        s.limits.credentials_per_window = 100;
     })
     .await;
     assert!(app.state.sessions.trusted(), "subscribed");

@@ -88,8 +88,8 @@ async fn validation_messages_are_laravel_style_under_legacy_field_names() {
 async fn a_shop_importing_legacy_accounts_may_lower_the_minimum_to_six() {
     // Such a shop takes its customers' old passwords as they are, guessable or not.
     let app = spawn_with(|s| {
-        s.password_min_length = 6;
-        s.password_min_score = 0;
+        s.auth.password_min_length = 6;
+        s.auth.password_min_score = 0;
     })
     .await;
     let body = json!({ "email": JOHN, "first_name": "John", "last_name": "Doe",
@@ -194,7 +194,7 @@ async fn the_cookie_guard_works_through_login_get_profile_logout_and_refusal() {
 
 #[tokio::test]
 async fn the_cookie_is_secure_when_the_public_url_is_https() {
-    let app = spawn_with(|s| s.public_url = Some("https://shop.test".into())).await;
+    let app = spawn_with(|s| s.server.public_url = Some("https://shop.test".into())).await;
     register_john(&app).await;
     let response = app
         .client
@@ -302,7 +302,7 @@ async fn forgot_password_answers_the_same_for_unknown_emails_by_default() {
 
 #[tokio::test]
 async fn legacy_reveal_unknown_email_restores_the_documented_error() {
-    let app = spawn_with(|s| s.legacy_reveal_unknown_email = true).await;
+    let app = spawn_with(|s| s.legacy.reveal_unknown_email = true).await;
     let (status, answer) = app
         .rest(
             &app.client,

@@ -51,7 +51,7 @@ async fn me_is_answered_from_memory_once_cached_and_a_profile_change_drops_it() 
 
 #[tokio::test]
 async fn with_the_cache_off_every_request_reads_the_database() {
-    let app = spawn_with(|s| s.session_cache_ttl_seconds = 0).await;
+    let app = spawn_with(|s| s.cache.ttl_seconds = 0).await;
     let jane = app.register("jane@example.com").await;
     assert_eq!(me(&app, &jane.token).await["firstName"], "Jane");
     rename_behind_the_back(&app, &jane.id, "Behind").await;
@@ -268,10 +268,10 @@ async fn every_write_a_cached_session_depends_on_is_seen_by_another_replica_at_o
         let prefix = crate::helpers::unique_redis_prefix();
         let shared = |s: &mut customer_accounts::config::Settings| {
             // Ten minutes: without a notice, the other replica would answer from memory.
-            s.session_cache_ttl_seconds = 600;
+            s.cache.ttl_seconds = 600;
             if let Some(redis) = &redis {
-                s.redis_url = Some(secrecy::SecretString::from(redis.url()));
-                s.redis_key_prefix = prefix.clone();
+                s.redis.url = Some(secrecy::SecretString::from(redis.url()));
+                s.redis.key_prefix = prefix.clone();
             }
         };
         let a = spawn_with(shared).await;

@@ -220,7 +220,7 @@ async fn racing_refreshes_with_one_token_spend_it_once_and_end_the_session() {
 
 #[tokio::test]
 async fn in_cookie_mode_the_refresh_token_is_an_http_only_strict_cookie_only_graphql_receives() {
-    let app = spawn_with(|s| s.refresh_token_cookie = true).await;
+    let app = spawn_with(|s| s.auth.refresh_token_cookie = true).await;
     app.register("jane@example.com").await;
     let response = reqwest::Client::new()
         .post(app.url("/graphql"))

@@ -126,8 +126,8 @@ async fn with_the_newer_media_type_request_errors_are_400_without_data() {
 #[tokio::test]
 async fn a_page_of_an_allowed_origin_can_read_the_413_and_send_its_own_headers() {
     let app = crate::helpers::spawn_with(|s| {
-        s.cors_allowed_origins = "https://shop.example".into();
-        s.cors_allowed_headers = "x-shop-locale".into();
+        s.server.cors_allowed_origins = vec!["https://shop.example".into()];
+        s.server.cors_allowed_headers = vec![reqwest::header::HeaderName::from_static("x-shop-locale")];
     })
     .await;
     let query = format!("{{ me {{ id }} }} # {}", "x".repeat(70 * 1024));
@@ -235,7 +235,7 @@ async fn the_openapi_document_is_one_that_client_generators_accept() {
 
 #[tokio::test]
 async fn prometheus_metrics_cover_requests_operations_hashing_limits_outbox_and_pool() {
-    let app = crate::helpers::spawn_with(|s| s.rate_limit_per_minute = 1).await;
+    let app = crate::helpers::spawn_with(|s| s.limits.rest_per_window = 1).await;
     let jane = app.register("jane@example.com").await;
     app.me(&jane.token).await;
     for _ in 0..2 {
