@@ -130,17 +130,11 @@ async fn graphiql_and_introspection_are_off_in_production_unless_switched_on() {
 #[tokio::test]
 async fn answers_use_graphql_response_json_when_the_client_accepts_it() {
     let app = spawn().await;
-    let body = json!({ "query": "{ me { id } }" });
-    let modern = app
-        .client
-        .post(app.url("/graphql"))
-        .header(header::ACCEPT, "application/graphql-response+json, application/json;q=0.9")
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let me = || app.graphql("{ me { id } }");
+    let modern =
+        me().header("Accept", "application/graphql-response+json, application/json;q=0.9").response().await;
     assert_eq!(modern.headers()[header::CONTENT_TYPE], "application/graphql-response+json");
-    let legacy = app.client.post(app.url("/graphql")).json(&body).send().await.unwrap();
+    let legacy = me().response().await;
     assert_eq!(legacy.headers()[header::CONTENT_TYPE], "application/json");
 }
 
@@ -150,14 +144,7 @@ async fn internal_failures_show_only_internal_and_a_request_id() {
     let jane = app.register("jane@example.com").await;
     app.state.db.execute_unprepared("DROP TABLE refresh_tokens").await.unwrap();
     app.state.db.execute_unprepared("DROP TABLE sessions").await.unwrap();
-    let response = app
-        .client
-        .post(app.url("/graphql"))
-        .bearer_auth(&jane.token)
-        .json(&json!({ "query": "{ me { id } }" }))
-        .send()
-        .await
-        .unwrap();
+    let response = app.graphql("{ me { id } }").token(Some(&jane.token)).response().await;
     let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
     let answer: Value = response.json().await.unwrap();
     assert_eq!(top_level_code(&answer), Some("INTERNAL"));

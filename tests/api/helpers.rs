@@ -179,9 +179,14 @@ impl TestApp {
         self.rest(&client, reqwest::Method::POST, path, Some(body.clone())).await
     }
 
+    /// A GraphQL request to this app, to build and post.
+    pub fn graphql(&self, query: &str) -> Graphql {
+        Graphql::new(&self.client, &self.url("/graphql"), query)
+    }
+
     /// POSTs a GraphQL request, optionally as a logged-in customer; returns the whole JSON answer.
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        gql_at(&self.client, &self.url("/graphql"), token, query, variables).await
+        self.graphql(query).variables(variables).token(token).send().await
     }
 
     /// Runs the service's command line on this app's database and data folder; its output.
@@ -333,26 +338,69 @@ pub mod outbox {
     }
 }
 
-/// POSTs a GraphQL request to `url`, optionally with a bearer token; the whole JSON answer.
-pub async fn gql_at(
-    client: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    query: &str,
-    variables: Value,
-) -> Value {
-    post_graphql(client, url, token, &json!({ "query": query, "variables": variables })).await
+/// A GraphQL request being built, then posted: the one way the tests post GraphQL. Start one
+/// with [`TestApp::graphql`] (or [`Replica::graphql`]).
+pub struct Graphql {
+    request: reqwest::RequestBuilder,
+    body: Value,
 }
 
-/// POSTs a whole GraphQL request `body` (with `operationName`, extensions …) to `url`.
-pub async fn post_graphql(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> Value {
-    let mut request = client.post(url).json(body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
+impl Graphql {
+    /// A request for `query` to the `/graphql` at `url`, sent by `client`.
+    pub fn new(client: &reqwest::Client, url: &str, query: &str) -> Self {
+        Self { request: client.post(url), body: json!({ "query": query }) }
     }
-    let response = request.send().await.unwrap();
-    assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200");
-    response.json().await.unwrap()
+
+    /// With these variables.
+    pub fn variables(mut self, variables: Value) -> Self {
+        self.body["variables"] = variables;
+        self
+    }
+
+    /// With this whole body instead (`operationName`, `extensions` …).
+    pub fn body(mut self, body: Value) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// As the customer whose access token this is, if any.
+    pub fn token(mut self, token: Option<&str>) -> Self {
+        if let Some(token) = token {
+            self.request = self.request.bearer_auth(token);
+        }
+        self
+    }
+
+    /// For the shop whose project API key this is (`X-Project-Key`), if any.
+    pub fn shop_key(self, key: Option<&str>) -> Self {
+        match key {
+            Some(key) => self.header("X-Project-Key", key),
+            None => self,
+        }
+    }
+
+    /// With one more header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self.request.header(name, value);
+        self
+    }
+
+    /// Posts it; the answer as it came.
+    pub async fn response(self) -> reqwest::Response {
+        self.request.json(&self.body).send().await.unwrap()
+    }
+
+    /// Posts it; the whole JSON answer, which GraphQL over HTTP sends with 200.
+    pub async fn send(self) -> Value {
+        let response = self.response().await;
+        assert_eq!(response.status(), 200, "GraphQL over HTTP answers 200");
+        response.json().await.unwrap()
+    }
+
+    /// Posts it; the JSON answer, or `None` when there was none (a server killed mid-request).
+    pub async fn try_send(self) -> Option<Value> {
+        self.request.json(&self.body).send().await.ok()?.json().await.ok()
+    }
 }
 
 /// A reset or verification link for `customer_id`, issued as the service issues one (tests that
@@ -475,9 +523,14 @@ impl Replica {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// A GraphQL request to this replica, to build and post.
+    pub fn graphql(&self, query: &str) -> Graphql {
+        Graphql::new(&self.client, &self.url("/graphql"), query)
+    }
+
     /// POSTs a GraphQL request, optionally as a logged-in customer; the whole JSON answer.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        gql_at(&self.client, &self.url("/graphql"), token, query, variables).await
+        self.graphql(query).variables(variables).token(token).send().await
     }
 
     /// Whether the replica hears the others' changes (so its session cache is in use), as its

@@ -70,10 +70,9 @@ async fn a_mailed_reset_link_sets_a_new_password_and_ends_every_session() {
 async fn forgot_password_answers_byte_for_byte_the_same_for_unknown_addresses() {
     let (app, _smtp) = with_smtp(|_| {}).await;
     app.register("jane@example.com").await;
-    let body = |email: &str| json!({ "query": FORGOT, "variables": { "email": email } });
-    let known = app.client.post(app.url("/graphql")).json(&body("jane@example.com")).send().await.unwrap();
-    let unknown =
-        app.client.post(app.url("/graphql")).json(&body("nobody@example.com")).send().await.unwrap();
+    let ask = |email: &str| app.graphql(FORGOT).variables(json!({ "email": email })).response();
+    let known = ask("jane@example.com").await;
+    let unknown = ask("nobody@example.com").await;
     assert_eq!(known.status(), unknown.status());
     assert_eq!(known.bytes().await.unwrap(), unknown.bytes().await.unwrap());
 }

@@ -8,8 +8,6 @@ mod faults;
 mod hardening;
 mod helpers;
 mod hostile;
-mod hostile_accounts;
-mod hostile_shops;
 mod login;
 mod mail;
 mod migrations;

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::helpers::{post_graphql, spawn, top_level_code};
+use crate::helpers::{spawn, top_level_code};
 
 const CUSTOMER: &str = "query($id: ID!) { customer(id: $id) { id email } }";
 
@@ -99,11 +99,10 @@ async fn a_repeated_document_is_parsed_once_yet_answers_each_request_with_its_ow
     }
     // The same text for another operation of it: the guard and validation still judge each request.
     let two = "query A { me { id } } query B { me { id email } }";
-    let url = app.url("/graphql");
     let body = json!({ "query": two, "operationName": "B" });
-    let answer = post_graphql(&app.client, &url, Some(&jane.token), &body).await;
+    let answer = app.graphql(two).body(body).token(Some(&jane.token)).send().await;
     assert_eq!(answer["data"]["me"]["email"], "jane@example.com", "{answer}");
-    let unnamed = post_graphql(&app.client, &url, None, &json!({ "query": two })).await;
+    let unnamed = app.graphql(two).send().await;
     assert!(unnamed["errors"][0]["message"].is_string(), "an operation must be named: {unnamed}");
     let aliases: String = (0..200).map(|i| format!("a{i}: __typename ")).collect();
     let heavy = format!("{{ {aliases} }}");

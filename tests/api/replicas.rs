@@ -178,29 +178,17 @@ async fn killing_a_replica_mid_burst_loses_and_duplicates_no_account_and_no_emai
     let register = |replica: &Replica, email: String| {
         let input = json!({ "input": { "email": email, "firstName": "Burst", "lastName": "Test",
             "password": PASSWORD, "passwordConfirmation": PASSWORD } });
-        let request = replica
-            .client
-            .post(replica.url("/graphql"))
-            .json(&json!({ "query": REGISTER, "variables": input }));
+        let request = replica.graphql(REGISTER).variables(input);
         async move {
-            let answer: Option<Value> = match request.send().await {
-                Ok(response) => response.json().await.ok(),
-                Err(_) => None,
-            };
+            let answer = request.try_send().await;
             (email, answer.is_some_and(|a| a["data"]["register"]["token"].is_string()))
         }
     };
     let forgot = |replica: &Replica, email: String| {
         let query = "mutation($e: String!) { forgotPassword(email: $e) { errors { code } } }";
-        let request = replica
-            .client
-            .post(replica.url("/graphql"))
-            .json(&json!({ "query": query, "variables": { "e": email } }));
+        let request = replica.graphql(query).variables(json!({ "e": email }));
         async move {
-            let answer: Option<Value> = match request.send().await {
-                Ok(response) => response.json().await.ok(),
-                Err(_) => None,
-            };
+            let answer = request.try_send().await;
             (email, answer.is_some_and(|a| a["data"]["forgotPassword"]["errors"] == json!([])))
         }
     };

@@ -16,16 +16,12 @@ mutation Refresh($refreshToken: String!) {
 
 /// Logs `email` in from a client calling itself `user_agent`: (access token, refresh token).
 async fn login_as(app: &crate::helpers::TestApp, email: &str, user_agent: &str) -> (String, String) {
-    let answer: Value = reqwest::Client::new()
-        .post(app.url("/graphql"))
-        .header(reqwest::header::USER_AGENT, user_agent)
-        .json(&json!({ "query": LOGIN_WITH_REFRESH, "variables": { "email": email, "password": PASSWORD } }))
+    let answer = app
+        .graphql(LOGIN_WITH_REFRESH)
+        .variables(json!({ "email": email, "password": PASSWORD }))
+        .header("User-Agent", user_agent)
         .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .await;
     let login = &answer["data"]["login"];
     assert_eq!(login["errors"], json!([]), "{answer}");
     (login["token"].as_str().unwrap().to_owned(), login["refreshToken"].as_str().unwrap().to_owned())

@@ -30,16 +30,7 @@ pub async fn gql_in_shop(
     query: &str,
     variables: Value,
 ) -> Value {
-    let mut request = reqwest::Client::new()
-        .post(app.url("/graphql"))
-        .json(&json!({ "query": query, "variables": variables }));
-    if let Some(key) = key {
-        request = request.header("X-Project-Key", key);
-    }
-    if let Some(bearer) = bearer {
-        request = request.bearer_auth(bearer);
-    }
-    request.send().await.unwrap().json().await.unwrap()
+    app.graphql(query).variables(variables).shop_key(key).token(bearer).send().await
 }
 
 fn registration(email: &str) -> Value {

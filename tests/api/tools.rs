@@ -12,8 +12,7 @@ use crate::helpers::{TestApp, spawn, top_level_code};
 const STANDARD_INTROSPECTION: &str = include_str!("fixtures/introspection.graphql");
 
 async fn post(app: &TestApp, accept: &str, body: Value) -> (StatusCode, Option<String>, Value) {
-    let response =
-        app.client.post(app.url("/graphql")).header(header::ACCEPT, accept).json(&body).send().await.unwrap();
+    let response = app.graphql("").body(body).header("Accept", accept).response().await;
     let status = response.status();
     let content_type =
         response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);

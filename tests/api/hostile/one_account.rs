@@ -4,9 +4,7 @@
 use customer_accounts::auth::one_time::Purpose;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    Customer, LOGIN, PASSWORD, TestApp, UPDATE_PROFILE, gql_at, issue_link, spawn, spawn_with,
-};
+use crate::helpers::{Customer, LOGIN, PASSWORD, TestApp, UPDATE_PROFILE, issue_link, spawn, spawn_with};
 
 const VERIFY_SELECTING_EVERYTHING: &str = r#"
 mutation V($t: String!) {
@@ -95,11 +93,9 @@ async fn a_password_change_reset_or_deletion_ends_every_session_including_logins
         let logins = async {
             let mut logins = Vec::new();
             for _ in 0..40 {
-                let (client, url) = (app.client.clone(), app.url("/graphql"));
                 let variables = json!({ "email": "jane@example.com", "password": PASSWORD });
-                logins.push(tokio::spawn(async move {
-                    gql_at(&client, &url, None, LOGIN, variables).await["data"]["login"].clone()
-                }));
+                let login = app.graphql(LOGIN).variables(variables);
+                logins.push(tokio::spawn(async move { login.send().await["data"]["login"].clone() }));
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
             futures::future::join_all(logins).await.into_iter().map(Result::unwrap).collect::<Vec<_>>()
@@ -138,18 +134,16 @@ async fn in_cookie_mode_a_page_of_another_origin_cannot_log_in_or_get_a_refresh_
     .await;
     app.register("jane@example.com").await;
     let login = json!({ "query": "mutation { login(email: \"jane@example.com\", password: \"correct-horse-battery\") { token } }" });
-    let from = |origin: &'static str| {
-        reqwest::Client::new().post(app.url("/graphql")).header(reqwest::header::ORIGIN, origin).json(&login)
-    };
-    let foreign = from("https://evil.example").send().await.unwrap();
+    let from = |origin: &'static str| app.graphql("").body(login.clone()).header("Origin", origin).response();
+    let foreign = from("https://evil.example").await;
     assert_eq!(foreign.status(), reqwest::StatusCode::FORBIDDEN);
     assert!(foreign.headers().get(reqwest::header::SET_COOKIE).is_none(), "no cookie for a foreign page");
     let body: Value = foreign.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
 
-    let storefront = from("https://shop.example").send().await.unwrap();
+    let storefront = from("https://shop.example").await;
     assert_eq!(storefront.status(), reqwest::StatusCode::OK);
     assert!(storefront.headers().get(reqwest::header::SET_COOKIE).is_some(), "the storefront logs in");
-    let own = from("http://accounts.test").send().await.unwrap();
+    let own = from("http://accounts.test").await;
     assert_eq!(own.status(), reqwest::StatusCode::OK, "so do pages of PUBLIC_URL");
 }
