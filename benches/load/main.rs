@@ -48,6 +48,10 @@ struct Args {
     /// Requests per second of `me` while logins flood the hasher.
     #[arg(long, default_value_t = 100)]
     flood_me_rate: u64,
+    /// Measure this service binary instead of the one built with the harness (another commit's,
+    /// another profile's), so two can be compared by the same harness.
+    #[arg(long)]
+    binary: Option<PathBuf>,
     // `cargo bench` passes `--bench`; accept and ignore it.
     #[arg(long, hide = true)]
     bench: bool,
@@ -79,6 +83,10 @@ fn redis_addr(url: &str) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Args::parse();
+    if let Some(binary) = args.binary.take() {
+        eprintln!("measuring {}", binary.display());
+        let _ = service::BINARY.set(binary);
+    }
     if args.smoke {
         args.duration = 1;
         args.customers = args.customers.min(8);

@@ -52,7 +52,9 @@ const ME_FULL: &str = "{ me { id email firstName sessions { id current lastSeenA
 /// `me { … orders }` reads real rows.
 pub(crate) async fn seed_lifecycle(service: &Service, customers: &[(String, String)]) -> anyhow::Result<()> {
     use customer_accounts::entity::{customer, guest_order};
-    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+    use sea_orm::{
+        ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set, sea_query::Expr,
+    };
     let db = sea_orm::Database::connect(&service.database_url).await?;
     let now = chrono::Utc::now();
     customer::Entity::update_many()
@@ -60,21 +62,27 @@ pub(crate) async fn seed_lifecycle(service: &Service, customers: &[(String, Stri
         .exec(&db)
         .await?;
     for (email, _) in customers {
-        let Some(owner) =
-            customer::Entity::find().filter(customer::Column::EmailNormalized.eq(email)).one(&db).await?
+        // Two columns only: `--binary` may measure an older schema.
+        let Some((id, project_id)) = customer::Entity::find()
+            .select_only()
+            .columns([customer::Column::Id, customer::Column::ProjectId])
+            .filter(customer::Column::EmailNormalized.eq(email))
+            .into_tuple::<(i64, i32)>()
+            .one(&db)
+            .await?
         else {
             anyhow::bail!("seeded customer {email} is missing");
         };
         for n in 0..3 {
             guest_order::ActiveModel {
-                project_id: Set(owner.project_id),
-                reference: Set(format!("{}-{n}", owner.id)),
+                project_id: Set(project_id),
+                reference: Set(format!("{id}-{n}")),
                 email: Set(email.clone()),
                 email_normalized: Set(email.clone()),
                 total: Set("19.99".to_owned()),
                 currency: Set("EUR".to_owned()),
                 placed_at: Set(now - chrono::Duration::days(n)),
-                customer_id: Set(Some(owner.id)),
+                customer_id: Set(Some(id)),
                 linked_at: Set(Some(now)),
                 created_at: Set(now),
                 ..Default::default()
@@ -170,6 +178,7 @@ pub(crate) struct Measured {
     pub(crate) logins: Vec<(usize, Outcome)>,
     pub(crate) flood: Outcome,
     pub(crate) me_flood: Outcome,
+    pub(crate) storm: Storm,
     pub(crate) register: Outcome,
     pub(crate) update: Outcome,
     pub(crate) idle_rss: f64,
@@ -205,6 +214,7 @@ pub(crate) async fn measure(
     let me_full = drive(addr, 64, phase, None, me_full_call(customers.clone()), Arc::new(me_full_ok)).await;
     let (logins, flood, me_flood, idle_rss, peak_rss) =
         login_phases(service, &customers, phase, flood_me_rate).await?;
+    let storm = mixed_storm(addr, &customers, phase).await;
     let (register, update) = write_phases(addr, &customers, phase).await;
     Ok(Measured {
         health,
@@ -218,11 +228,40 @@ pub(crate) async fn measure(
         logins,
         flood,
         me_flood,
+        storm,
         register,
         update,
         idle_rss,
         peak_rss,
     })
+}
+
+/// What the mixed storm measured: each half alone, then both at once.
+pub(crate) struct Storm {
+    /// Logins at c=256, alone.
+    pub(crate) login_solo: Outcome,
+    /// Unpaced `me` at c=8, alone.
+    pub(crate) me_solo: Outcome,
+    /// Logins at c=256 while `me` runs.
+    pub(crate) login: Outcome,
+    /// Unpaced `me` at c=8 while logins run.
+    pub(crate) me: Outcome,
+}
+
+/// A sale morning: logins at c=256 and every open tab reading `me` as fast as it can (c=8),
+/// together for at least ten seconds, beside each alone for as long.
+async fn mixed_storm(addr: SocketAddr, customers: &Arc<Vec<(String, String)>>, phase: Duration) -> Storm {
+    let phase = if phase < Duration::from_secs(2) { phase } else { phase.max(Duration::from_secs(10)) };
+    let logins =
+        || drive(addr, 256, phase, None, login_call(customers.clone()), Arc::new(graphql_ok("login")));
+    let reads = || drive(addr, 8, phase, None, me_call(customers.clone()), Arc::new(me_ok));
+    eprintln!("phase: mixed storm, logins alone");
+    let login_solo = logins().await;
+    eprintln!("phase: mixed storm, me alone");
+    let me_solo = reads().await;
+    eprintln!("phase: mixed storm, both at once");
+    let (login, me) = tokio::join!(logins(), reads());
+    Storm { login_solo, me_solo, login, me }
 }
 
 /// The read path: `/health` (the HTTP ceiling), `{ __typename }` (the GraphQL pipeline alone),

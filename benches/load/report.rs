@@ -49,6 +49,7 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
         logins,
         flood,
         me_flood,
+        storm,
         register,
         update,
         idle_rss,
@@ -124,6 +125,16 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("ratio_me_p99_flood_to_paced_idle", json!(ratio(me_flood.ms(0.99) / me_paced.ms(0.99))));
     put("ratio_register_to_login", json!(ratio(register.per_second() / login_256.per_second())));
     put("rss_budget_mib", json!(round(idle_rss + hash_concurrency as f64 * 20.0 + 50.0)));
+    put("ratio_rest_get_to_health", json!(ratio(rest_get.per_second() / health.per_second())));
+    put("storm_login_solo_per_s", json!(round(storm.login_solo.per_second())));
+    put("storm_me_solo_rps", json!(round(storm.me_solo.per_second())));
+    put("storm_login_per_s", json!(round(storm.login.per_second())));
+    put("storm_me_rps", json!(round(storm.me.per_second())));
+    put("storm_login_p99_ms", json!(round(storm.login.ms(0.99))));
+    put("storm_me_p99_ms", json!(round(storm.me.ms(0.99))));
+    put("storm_failures", json!(storm.login.failed + storm.me.failed));
+    put("ratio_storm_login_to_solo", json!(ratio(storm.login.per_second() / storm.login_solo.per_second())));
+    put("ratio_storm_me_to_solo", json!(ratio(storm.me.per_second() / storm.me_solo.per_second())));
 
     results
 }
@@ -155,6 +166,8 @@ pub(crate) fn failures(m: &Measured) {
         ("me paced", &m.me_paced),
         ("login flood", &m.flood),
         ("me during flood", &m.me_flood),
+        ("storm login", &m.storm.login),
+        ("storm me", &m.storm.me),
         ("register", &m.register),
         ("updateProfile", &m.update),
     ];

@@ -17,6 +17,9 @@ use crate::{
     driver::{connect, get, send},
 };
 
+/// The binary `--binary` names, when it names one.
+pub(crate) static BINARY: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 /// The service process, on its own temporary folder and database.
 pub(crate) struct Service {
     pub(crate) child: Child,
@@ -34,7 +37,8 @@ impl Service {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let database_url =
             database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_customer-accounts"));
+        let binary = BINARY.get().map_or(env!("CARGO_BIN_EXE_customer-accounts").as_ref(), |b| b.as_os_str());
+        let mut command = Command::new(binary);
         command.env_clear();
         if let Ok(concurrency) = std::env::var("HASH_CONCURRENCY") {
             command.env("HASH_CONCURRENCY", concurrency);
