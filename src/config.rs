@@ -217,6 +217,14 @@ struct Environment {
     pub rate_limit_failure_mode: FailureMode,
     /// `AUTH_RATE_LIMIT_FAILURE_MODE`: the credential limit while Redis cannot be reached.
     pub auth_rate_limit_failure_mode: FailureMode,
+    /// `WEBHOOK_TIMEOUT_SECONDS`: the longest one webhook delivery may take, connect to answer.
+    pub webhook_timeout_seconds: u64,
+    /// `WEBHOOK_RETRY_FOR_SECONDS`: how long a failing delivery is retried before its endpoint
+    /// is disabled.
+    pub webhook_retry_for_seconds: u64,
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: let production endpoints use http and private,
+    /// loopback and link-local addresses (development and tests only).
+    pub webhook_allow_private_networks: bool,
 }
 
 impl Default for Environment {
@@ -280,6 +288,9 @@ impl Default for Environment {
             redis_key_prefix: "customer-accounts".to_owned(),
             rate_limit_failure_mode: FailureMode::Open,
             auth_rate_limit_failure_mode: FailureMode::Closed,
+            webhook_timeout_seconds: 10,
+            webhook_retry_for_seconds: 3 * 24 * 3600,
+            webhook_allow_private_networks: false,
         }
     }
 }
@@ -348,6 +359,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// Choices about the legacy REST paths.
     pub legacy: Legacy,
+    /// Delivering events to the shops' webhook endpoints.
+    pub webhooks: Webhooks,
 }
 
 /// The HTTP side.
@@ -503,6 +516,17 @@ pub struct Legacy {
     pub reveal_unknown_email: bool,
 }
 
+/// Delivering events to the shops' webhook endpoints.
+#[derive(Clone)]
+pub struct Webhooks {
+    /// `WEBHOOK_TIMEOUT_SECONDS`: the longest one delivery may take.
+    pub timeout_seconds: u64,
+    /// `WEBHOOK_RETRY_FOR_SECONDS`: how long a failing delivery is retried.
+    pub retry_for_seconds: u64,
+    /// `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: lift the production guard against private networks.
+    pub allow_private_networks: bool,
+}
+
 impl TryFrom<Environment> for Settings {
     type Error = ConfigError;
 
@@ -594,6 +618,11 @@ impl Settings {
             cache: Cache { ttl_seconds: env.session_cache_ttl_seconds, capacity: env.session_cache_capacity },
             redis: RedisSettings { url: env.redis_url, key_prefix: env.redis_key_prefix },
             legacy: Legacy { reveal_unknown_email: env.legacy_reveal_unknown_email },
+            webhooks: Webhooks {
+                timeout_seconds: env.webhook_timeout_seconds,
+                retry_for_seconds: env.webhook_retry_for_seconds,
+                allow_private_networks: env.webhook_allow_private_networks,
+            },
         }
     }
 }
@@ -703,6 +732,7 @@ impl Settings {
             ("MAIL_RETRY_BASE_MS", self.mail.retry_base_ms),
             ("MAIL_MAX_ATTEMPTS", u64::try_from(self.mail.max_attempts).unwrap_or(0)),
             ("MAIL_SEND_TIMEOUT_SECONDS", self.mail.send_timeout_seconds),
+            ("WEBHOOK_TIMEOUT_SECONDS", self.webhooks.timeout_seconds),
         ];
         for (variable, value) in positive_mail {
             if value == 0 {

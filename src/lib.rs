@@ -8,7 +8,8 @@
 //! - [`auth`]: argon2id hashing, JWTs, the sessions they name (cached in memory), and emailed
 //!   one-time tokens; [`bus`]: how replicas tell each other what changed.
 //! - [`mail`]: templates, and delivery as a kind of queued work.
-//! - [`queue`]: the one durable work queue; [`jobs`]: the kinds of work it runs, and its runner.
+//! - [`queue`]: the one durable work queue; [`jobs`]: the kinds of work it runs, and its runner;
+//!   [`webhooks`]: signed delivery of account events to the shops' endpoints.
 //! - [`entity`]: SeaORM entities; `migration/` holds the schema changes.
 //! - [`error`]: the one error type and what each door makes of it.
 //! - [`config`], [`state`], [`db`], [`http`]: settings, shared state, database, router.
@@ -30,6 +31,7 @@ pub mod queue;
 pub mod rest;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use http::router as app;
 
@@ -40,17 +42,20 @@ use tokio::net::TcpListener;
 pub async fn serve(listener: TcpListener, state: state::AppState) -> anyhow::Result<()> {
     let db = state.db.clone();
     let router = app(state.clone());
-    let job_runner = tokio::spawn(jobs::run(state.clone()));
+    let job_runner = tokio::spawn(jobs::run(state.clone(), jobs::kinds(&state)?));
     let listener_state = state.clone();
     let change_listener = tokio::spawn(async move {
         listener_state.bus.listen(&listener_state.db, &listener_state.sessions).await;
     });
-    let limits = state.clone();
+    let kept = state.clone();
     let housekeeping = tokio::spawn(async move {
         let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every_hour = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
-            every_minute.tick().await;
-            limits.limits.forget_idle();
+            tokio::select! {
+                _ = every_minute.tick() => kept.limits.forget_idle(),
+                _ = every_hour.tick() => webhooks::prune(&kept).await,
+            }
         }
     });
     let header_read_timeout =

@@ -52,6 +52,63 @@ enum Command {
         #[command(subcommand)]
         action: ApiKeyAction,
     },
+    /// Manage webhook endpoints and inspect their deliveries.
+    Webhook {
+        #[command(subcommand)]
+        action: WebhookAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhookAction {
+    /// Create an endpoint; prints its id and signing secret (shown only this once).
+    Create {
+        /// The project (shop) whose accounts' events it receives.
+        #[arg(long, default_value_t = 1)]
+        project: i32,
+        /// Where events are POSTed (https in production).
+        #[arg(long)]
+        url: String,
+        /// The event types it wants, comma-separated (`customer.created,address.created`); all
+        /// when left out.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+    },
+    /// List endpoints (never their secrets).
+    List {
+        /// Only this project's.
+        #[arg(long)]
+        project: Option<i32>,
+    },
+    /// Stop delivering to an endpoint.
+    Disable {
+        /// The endpoint's id.
+        id: i32,
+    },
+    /// Deliver to a disabled endpoint again (new events; `redeliver` sends missed ones).
+    Enable {
+        /// The endpoint's id.
+        id: i32,
+    },
+    /// Give an endpoint a new secret (printed once); the old one keeps signing for 24 hours.
+    RotateSecret {
+        /// The endpoint's id.
+        id: i32,
+    },
+    /// List the latest deliveries with their status, attempts and last error.
+    Deliveries {
+        /// Only those given up on.
+        #[arg(long)]
+        failed: bool,
+        /// Only those to this endpoint.
+        #[arg(long)]
+        endpoint: Option<i32>,
+    },
+    /// Deliver an event again (same `webhook-id`), by the id `deliveries` lists.
+    Redeliver {
+        /// The delivery's id.
+        id: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,6 +243,7 @@ async fn main() {
         Command::Mail { action } => mail(settings, action).await,
         Command::ApiKey { action } => api_key(settings, action).await,
         Command::Customer { action } => customer(settings, action).await,
+        Command::Webhook { action } => webhook(settings, action).await,
         Command::Schema => Ok(()),
     };
     if let Err(err) = result {
@@ -271,6 +329,67 @@ async fn api_key(settings: Settings, action: ApiKeyAction) -> anyhow::Result<()>
             }
             let now = if off { "no longer requires" } else { "requires" };
             println!("project {project} {now} an API key");
+        }
+    }
+    Ok(())
+}
+
+async fn webhook(settings: Settings, action: WebhookAction) -> anyhow::Result<()> {
+    use accounts::webhooks;
+    let state = AppState::build(settings).await?;
+    match action {
+        WebhookAction::Create { project, url, events } => {
+            let created = webhooks::create_endpoint(&state, project, &url, &events).await?;
+            println!("{} {}", created.endpoint.id, created.secret);
+            eprintln!(
+                "endpoint {} for project {project} created; store its secret now, it is not shown again",
+                created.endpoint.id
+            );
+        }
+        WebhookAction::List { project } => {
+            for endpoint in webhooks::endpoints(&state, project).await? {
+                let status = match (endpoint.enabled, &endpoint.disabled_reason) {
+                    (true, _) => "enabled".to_owned(),
+                    (false, Some(reason)) => format!("disabled: {reason}"),
+                    (false, None) => "disabled".to_owned(),
+                };
+                println!(
+                    "{:<6} project {:<4} {}  events {}  {status}",
+                    endpoint.id, endpoint.project_id, endpoint.url, endpoint.event_types
+                );
+            }
+        }
+        WebhookAction::Disable { id } => {
+            webhooks::disable(&state, id, "disabled from the command line").await?;
+            println!("endpoint {id} disabled");
+        }
+        WebhookAction::Enable { id } => {
+            webhooks::enable(&state, id).await?;
+            println!("endpoint {id} enabled");
+        }
+        WebhookAction::RotateSecret { id } => {
+            let secret = webhooks::rotate_secret(&state, id).await?;
+            println!("{secret}");
+            eprintln!("endpoint {id} has a new secret; the previous one signs too for 24 hours");
+        }
+        WebhookAction::Deliveries { failed, endpoint } => {
+            for delivery in webhooks::deliveries(&state, failed, endpoint).await? {
+                let error = delivery.last_error.unwrap_or_default();
+                println!(
+                    "{:<8} endpoint {:<4} {:<10} {:<24} {} attempts {:<3} {} {error}",
+                    delivery.id,
+                    delivery.endpoint_id,
+                    delivery.status.as_str(),
+                    delivery.event_type,
+                    delivery.event_id,
+                    delivery.attempts,
+                    delivery.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                );
+            }
+        }
+        WebhookAction::Redeliver { id } => {
+            let again = webhooks::redeliver(&state, id).await?;
+            println!("delivery {again} queued (again of {id})");
         }
     }
     Ok(())

@@ -14,9 +14,10 @@
 //!   `jobs retry`.
 //! - **Wake**: a committed write that queued work wakes this process's runner; the others poll.
 //!
-//! A kind says only how to do its work and what its budget and lane are: see [`Kind`]. Work in
-//! one lane runs one (or [`Policy::lane_limit`]) at a time; lanes run side by side, so one slow
-//! lane never holds back another.
+//! A kind says only how to do its work and what its budget is: see [`Kind`]. Each job is queued
+//! in a lane (a kind's own, or one per webhook endpoint); a lane runs one (or its kind's
+//! [`Policy::lane_limit`]) job at a time, lanes run side by side, and the runner does not even
+//! look at a full lane's jobs, so one slow lane never holds back another.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -80,17 +81,13 @@ pub struct Policy {
     pub lane_limit: usize,
 }
 
-/// A kind of background work: its name, its policy, its lane, and how to do it. `C` is what the
-/// work needs of the service (its state).
+/// A kind of background work: its name, its policy, and how to do it. `C` is what the work needs
+/// of the service (its state).
 pub trait Kind<C>: Send + Sync {
     /// The name stored in `jobs.kind`.
     fn name(&self) -> &'static str;
     /// Lease, retry budget and lane width.
     fn policy(&self) -> Policy;
-    /// Jobs of one lane run at most [`Policy::lane_limit`] at a time; by default one lane a kind.
-    fn lane(&self, _job: &Job) -> String {
-        self.name().to_owned()
-    }
     /// Does the work once.
     fn run<'a>(&'a self, context: &'a C, job: &'a Job) -> BoxFuture<'a, Outcome>;
 }
@@ -120,16 +117,18 @@ impl Queue {
     }
 }
 
-/// Queues a job of `kind` as part of whatever `conn`'s transaction commits; its id.
+/// Queues a job of `kind` in `lane` as part of whatever `conn`'s transaction commits; its id.
 pub async fn enqueue<C: ConnectionTrait>(
     conn: &C,
     kind: &str,
+    lane: &str,
     customer_id: Option<i64>,
     payload: &serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<i64> {
     let row = job::ActiveModel {
         kind: Set(kind.to_owned()),
+        lane: Set(lane.to_owned()),
         customer_id: Set(customer_id),
         payload: Set(payload.to_string()),
         attempts: Set(0),
@@ -164,13 +163,17 @@ fn claimable(now: DateTime<Utc>) -> Condition {
     Condition::any().add(job::Column::LockedUntil.is_null()).add(job::Column::LockedUntil.lt(now))
 }
 
-/// Due jobs, oldest due first.
-async fn due(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<Vec<job::Model>> {
-    Ok(job::Entity::find()
+/// Due jobs outside the `full` lanes, oldest due first.
+async fn due(db: &DatabaseConnection, now: DateTime<Utc>, full: &[String]) -> Result<Vec<job::Model>> {
+    let mut query = job::Entity::find()
         .filter(job::Column::DoneAt.is_null())
         .filter(job::Column::FailedAt.is_null())
         .filter(job::Column::NextAttemptAt.lte(now))
-        .filter(claimable(now))
+        .filter(claimable(now));
+    if !full.is_empty() {
+        query = query.filter(job::Column::Lane.is_not_in(full.iter().cloned()));
+    }
+    Ok(query
         .order_by_asc(job::Column::NextAttemptAt)
         .order_by_asc(job::Column::Id)
         .limit(BATCH)
@@ -318,7 +321,7 @@ pub async fn run_due<C>(
     kinds: &Kinds<C>,
 ) -> Result<usize> {
     let mut ran = 0;
-    for row in due(db, Utc::now()).await? {
+    for row in due(db, Utc::now(), &[]).await? {
         if attempt(context, db, queue, kinds, row).await? {
             ran += 1;
         }
@@ -335,25 +338,22 @@ pub async fn run<C: Send + Sync + 'static>(
     kinds: Arc<Kinds<C>>,
 ) {
     let mut running = tokio::task::JoinSet::new();
-    let mut lanes: HashMap<String, usize> = HashMap::new();
+    // Each lane's running jobs and its limit.
+    let mut lanes: HashMap<String, (usize, usize)> = HashMap::new();
     loop {
-        match due(&db, Utc::now()).await {
+        let full: Vec<String> =
+            lanes.iter().filter(|(_, (busy, limit))| busy >= limit).map(|(lane, _)| lane.clone()).collect();
+        match due(&db, Utc::now(), &full).await {
             Ok(rows) => {
                 for row in rows {
                     let Some(kind) = kinds.get(&row.kind) else { continue };
-                    let lane = kind.lane(&Job {
-                        id: row.id,
-                        kind: row.kind.clone(),
-                        customer_id: row.customer_id,
-                        payload: serde_json::from_str(&row.payload).unwrap_or_default(),
-                        attempts: row.attempts,
-                        created_at: row.created_at,
-                    });
-                    let busy = lanes.get(&lane).copied().unwrap_or(0);
-                    if busy >= kind.policy().lane_limit || running.len() >= MAX_IN_FLIGHT {
+                    let limit = kind.policy().lane_limit;
+                    let lane = row.lane.clone();
+                    let busy = lanes.get(&lane).map_or(0, |(busy, _)| *busy);
+                    if busy >= limit || running.len() >= MAX_IN_FLIGHT {
                         continue;
                     }
-                    *lanes.entry(lane.clone()).or_default() += 1;
+                    lanes.entry(lane.clone()).or_insert((0, limit)).0 += 1;
                     let (context, db, queue, kinds) =
                         (context.clone(), db.clone(), queue.clone(), kinds.clone());
                     running.spawn(async move {
@@ -370,19 +370,19 @@ pub async fn run<C: Send + Sync + 'static>(
             () = queue.wake.notified() => {},
             () = tokio::time::sleep(queue.poll) => {},
             Some(finished) = running.join_next() => {
-                if let Ok(lane) = finished && let Some(busy) = lanes.get_mut(&lane) {
+                if let Ok(lane) = finished && let Some((busy, _)) = lanes.get_mut(&lane) {
                     *busy = busy.saturating_sub(1);
                 }
             }
         }
         while let Some(finished) = running.try_join_next() {
             if let Ok(lane) = finished
-                && let Some(busy) = lanes.get_mut(&lane)
+                && let Some((busy, _)) = lanes.get_mut(&lane)
             {
                 *busy = busy.saturating_sub(1);
             }
         }
-        lanes.retain(|_, busy| *busy > 0);
+        lanes.retain(|_, (busy, _)| *busy > 0);
     }
 }
 

@@ -10,6 +10,7 @@ mod driver;
 mod phases;
 mod report;
 mod service;
+mod webhooks;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -110,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
-    let service = Service::start(database_url, &[]).await?;
+    let mut service = Service::start(database_url, &[]).await?;
     let addr = service.addr;
     eprintln!("service on {addr}; seeding {} customers", args.customers);
     let customers = Arc::new(seed(addr, args.customers, "a").await);
@@ -131,6 +132,16 @@ async fn main() -> anyhow::Result<()> {
     let second = Service::start(Some(service.database_url.clone()), &[]).await?;
     let (me_2, login_2) = phases::two_replicas([service.addr, second.addr], &customers, phase).await;
     drop(second);
+    // Its database (and folder) stay for a replica that may deliver to the harness's receiver on
+    // 127.0.0.1, which production otherwise refuses.
+    service.stop();
+    let hooked = Service::start(
+        Some(service.database_url.clone()),
+        &[("WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true"), ("WEBHOOK_TIMEOUT_SECONDS", "30")],
+    )
+    .await?;
+    let webhooks = webhooks::measure(&hooked, &customers, phase).await?;
+    drop(hooked);
     drop(service);
     if args.postgres {
         let admin = Database::connect(&args.postgres_url).await?;
@@ -150,6 +161,9 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut results = report::figures(&run, &measured);
     report::two_replicas(&mut results, &measured, &me_2, &login_2);
+    if let Some(webhooks) = &webhooks {
+        report::webhooks(&mut results, webhooks);
+    }
     report::failures(&measured);
     print_table(&results);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");

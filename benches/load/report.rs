@@ -154,6 +154,36 @@ pub(crate) fn two_replicas(results: &mut Map<String, Value>, one: &Measured, me:
     explain_failures([("me over two replicas", me), ("login over two replicas", login)]);
 }
 
+/// The webhook phase: deliveries a second while a backlog drains, and `me` and logins during it
+/// beside the same measured quiet.
+pub(crate) fn webhooks(results: &mut Map<String, Value>, w: &crate::webhooks::Webhooks) {
+    let mut put = |key: &str, value: Value| {
+        results.insert(key.to_owned(), value);
+    };
+    let drain = w.drain.as_secs_f64();
+    put("webhook_deliveries", json!(w.deliveries));
+    put("webhook_endpoints", json!(crate::webhooks::ENDPOINTS));
+    put("webhook_drain_s", json!(round(drain)));
+    put("webhook_deliveries_per_s", json!(round(w.deliveries as f64 / drain)));
+    put("webhook_quiet_me_rps", json!(round(w.me_quiet.per_second())));
+    put("webhook_quiet_me_p99_ms", json!(round(w.me_quiet.ms(0.99))));
+    put("webhook_quiet_login_per_s", json!(round(w.login_quiet.per_second())));
+    put("webhook_during_me_rps", json!(round(w.me_during.per_second())));
+    put("webhook_during_me_p99_ms", json!(round(w.me_during.ms(0.99))));
+    put("webhook_during_login_per_s", json!(round(w.login_during.per_second())));
+    put("ratio_webhook_during_to_quiet_me", json!(ratio(w.me_during.per_second() / w.me_quiet.per_second())));
+    put(
+        "ratio_webhook_during_to_quiet_login",
+        json!(ratio(w.login_during.per_second() / w.login_quiet.per_second())),
+    );
+    explain_failures([
+        ("me, no webhooks", &w.me_quiet),
+        ("login, no webhooks", &w.login_quiet),
+        ("me while webhooks drain", &w.me_during),
+        ("login while webhooks drain", &w.login_during),
+    ]);
+}
+
 /// Explains every phase that had failures, by its first failing answer.
 pub(crate) fn failures(m: &Measured) {
     let phases = [

@@ -26,7 +26,14 @@ pub(crate) struct Service {
     pub(crate) addr: SocketAddr,
     /// The service's database, for seeding what no public call may create (verified addresses).
     pub(crate) database_url: String,
+    /// Its environment, for its command line.
+    environment: Vec<(String, String)>,
     _dir: tempfile::TempDir,
+}
+
+/// The binary measured: `--binary`'s, or the one built with the harness.
+fn binary() -> &'static std::ffi::OsStr {
+    BINARY.get().map_or(env!("CARGO_BIN_EXE_customer-accounts").as_ref(), |b| b.as_os_str())
 }
 
 impl Service {
@@ -37,36 +44,41 @@ impl Service {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let database_url =
             database_url.unwrap_or_else(|| format!("sqlite://{}/bench.db?mode=rwc", dir.path().display()));
-        let binary = BINARY.get().map_or(env!("CARGO_BIN_EXE_customer-accounts").as_ref(), |b| b.as_os_str());
-        let mut command = Command::new(binary);
-        command.env_clear();
-        if let Ok(concurrency) = std::env::var("HASH_CONCURRENCY") {
-            command.env("HASH_CONCURRENCY", concurrency);
-        }
-        let child = command
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("APP_ENV", "production")
-            .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123")
-            .env("DATABASE_URL", &database_url)
-            .env("DATA_DIR", dir.path())
-            .env("MAIL_DIR", dir.path().join("mail"))
-            .env("LISTEN_ADDR", addr.to_string())
+        let path = |p: &std::path::Path| p.display().to_string();
+        let mut environment: Vec<(String, String)> = [
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ("APP_ENV", "production".to_owned()),
+            ("JWT_SECRET", "bench-secret-bench-secret-bench-secret-0123".to_owned()),
+            ("DATABASE_URL", database_url.clone()),
+            ("DATA_DIR", path(dir.path())),
+            ("MAIL_DIR", path(&dir.path().join("mail"))),
+            ("LISTEN_ADDR", addr.to_string()),
             // Replicas behind one address: a token one issues, every other accepts.
-            .env("PUBLIC_URL", "http://accounts.bench")
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
+            ("PUBLIC_URL", "http://accounts.bench".to_owned()),
+            ("LOG_FORMAT", "json".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
             // Limits that protect production would measure themselves here; switch them off.
-            .env("RATE_LIMIT_PER_MINUTE", "0")
-            .env("GRAPHQL_RATE_LIMIT_PER_MINUTE", "0")
-            .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
-            .env("LOGIN_FAILURES_PER_EMAIL", "0")
-            .env("MAIL_RESEND_COOLDOWN_SECONDS", "0")
-            .envs(env.iter().copied())
+            ("RATE_LIMIT_PER_MINUTE", "0".to_owned()),
+            ("GRAPHQL_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
+            ("AUTH_RATE_LIMIT_PER_MINUTE", "0".to_owned()),
+            ("LOGIN_FAILURES_PER_EMAIL", "0".to_owned()),
+            ("MAIL_RESEND_COOLDOWN_SECONDS", "0".to_owned()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+        if let Ok(concurrency) = std::env::var("HASH_CONCURRENCY") {
+            environment.push(("HASH_CONCURRENCY".to_owned(), concurrency));
+        }
+        environment.extend(env.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+        let child = Command::new(binary())
+            .env_clear()
+            .envs(environment.iter().map(|(name, value)| (name, value)))
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .spawn()
             .context("starting the service binary")?;
-        let service = Self { child, addr, database_url, _dir: dir };
+        let service = Self { child, addr, database_url, environment, _dir: dir };
         for _ in 0..300 {
             if let Ok(mut sender) = connect(addr).await
                 && let Ok((StatusCode::OK, _)) = send(&mut sender, get("/ready")).await
@@ -76,6 +88,15 @@ impl Service {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         bail!("the service did not become ready on {addr}")
+    }
+
+    /// Runs the binary's command line (`webhook create …`) with the service's environment.
+    pub(crate) fn cli(&self, args: &[&str]) -> anyhow::Result<std::process::Output> {
+        Ok(Command::new(binary())
+            .env_clear()
+            .envs(self.environment.iter().map(|(name, value)| (name, value)))
+            .args(args)
+            .output()?)
     }
 
     /// Resident memory now, in MiB.
@@ -89,10 +110,17 @@ impl Service {
     }
 }
 
-impl Drop for Service {
-    fn drop(&mut self) {
+impl Service {
+    /// Stops the process; its folder and database stay until it is dropped.
+    pub(crate) fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 

@@ -14,6 +14,7 @@ mod m20261201_000009_account_deletion;
 mod m20261201_000010_guest_orders;
 mod m20261204_000011_shop_isolation;
 mod m20261205_000012_one_queue;
+mod m20261206_000013_webhooks;
 
 /// Applies this crate's migrations in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_guest_orders::Migration),
             Box::new(m20261204_000011_shop_isolation::Migration),
             Box::new(m20261205_000012_one_queue::Migration),
+            Box::new(m20261206_000013_webhooks::Migration),
         ]
     }
 }

@@ -7,7 +7,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, Set, sea_query::Expr,
 };
 
-use super::{Authenticated, Work, validate::Checks};
+use super::{Authenticated, Work, events::Event, validate::Checks};
 use crate::{
     entity::address,
     error::{Code, Error, Field, FieldError, Result},
@@ -160,7 +160,7 @@ pub async fn create_address(
     let customer_id = caller.customer.id;
     let now = Utc::now();
     // Counting and inserting under one lock: two racing requests cannot both be the 50th.
-    let work = Work::begin_locked(state, &format!("addresses:{customer_id}")).await?;
+    let mut work = Work::begin_locked(state, &format!("addresses:{customer_id}")).await?;
     let count =
         address::Entity::find().filter(address::Column::CustomerId.eq(customer_id)).count(work.db()).await?;
     if count >= MAX_ADDRESSES as u64 {
@@ -172,6 +172,7 @@ pub async fn create_address(
     let first = count == 0;
     let row =
         insert(work.db(), customer_id, fields, Defaults { billing: first, shipping: first }, now).await?;
+    work.publish(caller.customer.project_id, customer_id, Event::AddressCreated { address_id: row.id });
     work.finish().await?;
     Ok(row.into())
 }
@@ -185,7 +186,7 @@ pub async fn update_address(
 ) -> Result<SavedAddress> {
     let id = parse_id(id)?;
     let fields = validated(&fields)?;
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     let row = own(work.db(), caller, id).await?;
     let mut row = row.into_active_model();
     row.first_name = Set(fields.first_name);
@@ -199,6 +200,11 @@ pub async fn update_address(
     row.phone = Set(fields.phone);
     row.updated_at = Set(Utc::now());
     let saved = row.update(work.db()).await?;
+    work.publish(
+        caller.customer.project_id,
+        caller.customer.id,
+        Event::AddressUpdated { address_id: saved.id },
+    );
     work.finish().await?;
     Ok(saved.into())
 }
@@ -206,7 +212,7 @@ pub async fn update_address(
 /// Deletes one of the caller's addresses (a default one too: that default is then unset).
 pub async fn delete_address(state: &AppState, caller: &Authenticated, id: &str) -> Result<()> {
     let id = parse_id(id)?;
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     let deleted = address::Entity::delete_many()
         .filter(address::Column::Id.eq(id))
         .filter(address::Column::CustomerId.eq(caller.customer.id))
@@ -215,6 +221,7 @@ pub async fn delete_address(state: &AppState, caller: &Authenticated, id: &str) 
     if deleted.rows_affected != 1 {
         return Err(not_found());
     }
+    work.publish(caller.customer.project_id, caller.customer.id, Event::AddressDeleted { address_id: id });
     work.finish().await
 }
 
@@ -231,20 +238,24 @@ pub async fn set_default_address(
         AddressKind::Billing => address::Column::DefaultBilling,
         AddressKind::Shipping => address::Column::DefaultShipping,
     };
-    let work = Work::begin_locked(state, &format!("addresses:{customer_id}")).await?;
-    let Some(_) = address::Entity::find_by_id(id)
+    let mut work = Work::begin_locked(state, &format!("addresses:{customer_id}")).await?;
+    let Some(before) = address::Entity::find_by_id(id)
         .filter(address::Column::CustomerId.eq(customer_id))
         .one(work.db())
         .await?
     else {
         return Err(not_found());
     };
+    let row_was_default = match kind {
+        AddressKind::Billing => before.default_billing,
+        AddressKind::Shipping => before.default_shipping,
+    };
     // Unset first: the unique index allows one default per kind at any moment.
-    address::Entity::update_many()
+    let previous = address::Entity::update_many()
         .col_expr(column, Expr::value(false))
         .filter(address::Column::CustomerId.eq(customer_id))
         .filter(column.eq(true))
-        .exec(work.db())
+        .exec_with_returning(work.db())
         .await?;
     address::Entity::update_many()
         .col_expr(column, Expr::value(true))
@@ -253,6 +264,13 @@ pub async fn set_default_address(
         .exec(work.db())
         .await?;
     let row = address::Entity::find_by_id(id).one(work.db()).await?.ok_or_else(not_found)?;
+    let project_id = caller.customer.project_id;
+    for other in previous.into_iter().filter(|other| other.id != id) {
+        work.publish(project_id, customer_id, Event::AddressUpdated { address_id: other.id });
+    }
+    if !row_was_default {
+        work.publish(project_id, customer_id, Event::AddressUpdated { address_id: id });
+    }
     work.finish().await?;
     Ok(row.into())
 }

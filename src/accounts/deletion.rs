@@ -9,6 +9,7 @@ use sea_orm::{
 
 use super::{
     Authenticated, Origin, Work, credentials,
+    events::Event,
     windows::{self, Window},
 };
 use crate::{
@@ -46,7 +47,7 @@ pub struct PersonalData {
 
 /// Every table that holds something of a customer's. Deletion deletes by this list, and a test
 /// fails when a table refers to a customer and is not in it.
-pub const PERSONAL_DATA: [PersonalData; 8] = [
+pub const PERSONAL_DATA: [PersonalData; 9] = [
     PersonalData {
         table: "customers",
         column: Some("id"),
@@ -88,6 +89,14 @@ pub const PERSONAL_DATA: [PersonalData; 8] = [
         column: Some("customer_id"),
         on_delete: OnDelete::Deleted,
         exported: Some("emails"),
+    },
+    // Events for the shop's other systems carry names and addresses: those not yet delivered
+    // are not sent (the account's `customer.deleted`, which names nothing, is).
+    PersonalData {
+        table: "webhook_events",
+        column: Some("customer_id"),
+        on_delete: OnDelete::Deleted,
+        exported: None,
     },
     // Keyed by the shop and address, or the customer: forgotten by key.
     PersonalData {
@@ -162,6 +171,7 @@ pub async fn delete_account(
     let confirmation = state.mail.compose(&current.email, &Letter::AccountDeleted { name: &name })?;
     work.send(id, confirmation).await?;
     work.affects(Change::Customer(id));
+    work.publish(project, id, Event::CustomerDeleted);
     work.finish().await?;
     tracing::info!(customer_id = id, "account deleted");
     Ok(())

@@ -309,6 +309,17 @@ pub fn apply(row: &mut customer::ActiveModel, values: &Values) {
     }
 }
 
+/// The GraphQL names of the attributes `values` would change in `row` (what a
+/// `customer.updated` event names), in declaration order.
+pub fn changed(row: &customer::Model, values: &Values) -> Vec<&'static str> {
+    let before = Attributes::of(row);
+    values
+        .iter()
+        .filter(|(attribute, value)| before.get(**attribute) != value.as_ref())
+        .map(|(attribute, _)| attribute.spec().graphql)
+        .collect()
+}
+
 /// Erases every attribute of `row`: what deleting an account leaves of them.
 pub fn erase(row: &mut customer::ActiveModel) {
     let none: Values = Attribute::ALL.into_iter().map(|attribute| (attribute, None)).collect();

@@ -4,6 +4,7 @@
 use futures_util::future::BoxFuture;
 
 use crate::{
+    error::Result,
     queue::{Job, Kind, Outcome, Policy},
     state::AppState,
 };
@@ -14,6 +15,12 @@ pub struct LinkGuestOrders;
 impl LinkGuestOrders {
     /// The kind's name in the queue.
     pub const KIND: &'static str = "link_guest_orders";
+
+    /// Declares to `work` that `customer_id`'s guest orders are to be linked once it commits
+    /// (in the job, so a crash before it runs loses nothing).
+    pub async fn enqueue(work: &mut super::Work<'_>, customer_id: i64) -> Result<()> {
+        work.enqueue(Self::KIND, Self::KIND, Some(customer_id), &serde_json::json!({})).await
+    }
 }
 
 impl Kind<AppState> for LinkGuestOrders {

@@ -8,6 +8,7 @@ mod addresses;
 mod caller;
 mod credentials;
 mod deletion;
+pub mod events;
 mod export;
 pub mod fields;
 mod groups;
@@ -25,6 +26,7 @@ mod suspension;
 pub mod validate;
 mod verification;
 mod view;
+pub mod webhooks;
 pub mod windows;
 mod work;
 

@@ -7,7 +7,7 @@ use sea_orm::{
     Set, SqlErr, sea_query::Expr,
 };
 
-use super::{Customer, Given, Work, validate::Checks};
+use super::{Customer, Given, Work, events::Event, validate::Checks};
 use crate::{
     entity::{customer, guest_order},
     error::{Code, Error, Field, FieldError, Result},
@@ -152,7 +152,7 @@ pub async fn record_guest_order(
         created_at: Set(now),
         ..Default::default()
     };
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     // Placed as a guest after registering: linked now, as the background job would.
     let owner = customer::Entity::find()
         .filter(customer::Column::ProjectId.eq(project_id))
@@ -161,13 +161,17 @@ pub async fn record_guest_order(
         .one(work.db())
         .await?;
     let mut order = order;
-    if let Some(owner) = owner {
+    if let Some(owner) = &owner {
         order.customer_id = Set(Some(owner.id));
         order.linked_at = Set(Some(now));
     }
     let wanted = order.clone();
     match order.insert(work.db()).await {
         Ok(saved) => {
+            if let Some(owner) = owner {
+                let linked = Event::GuestOrderLinked { references: vec![saved.reference.clone()] };
+                work.publish(owner.project_id, owner.id, linked);
+            }
             work.finish().await?;
             Ok(saved.into())
         }
@@ -196,7 +200,7 @@ fn is_unique_violation(err: &DbErr) -> bool {
 /// Links the guest orders of `customer_id`'s shop and current address that no account has yet;
 /// how many. Nothing for a deleted account.
 pub(super) async fn link(state: &AppState, customer_id: i64) -> Result<u64> {
-    let work = Work::begin(state).await?;
+    let mut work = Work::begin(state).await?;
     let Some(owner) = customer::Entity::find_by_id(customer_id)
         .filter(customer::Column::Status.ne(customer::STATUS_DELETED))
         .one(work.db())
@@ -210,11 +214,20 @@ pub(super) async fn link(state: &AppState, customer_id: i64) -> Result<u64> {
         .filter(guest_order::Column::ProjectId.eq(owner.project_id))
         .filter(guest_order::Column::EmailNormalized.eq(&owner.email_normalized))
         .filter(guest_order::Column::CustomerId.is_null())
-        .exec(work.db())
+        .exec_with_returning(work.db())
         .await?;
+    let count = linked.len() as u64;
+    let references: Vec<String> = linked.into_iter().map(|order| order.reference).collect();
+    for chunk in references.chunks(REFERENCES_PER_EVENT) {
+        work.publish(owner.project_id, owner.id, Event::GuestOrderLinked { references: chunk.to_vec() });
+    }
     work.finish().await?;
-    Ok(linked.rows_affected)
+    Ok(count)
 }
+
+/// The most order numbers one `guest_order.linked` event names; more make several events, so
+/// that no receiver is handed an unbounded body.
+pub const REFERENCES_PER_EVENT: usize = 100;
 
 /// Unlinks the orders of `customer_id`: all of them (the account is being deleted), or those
 /// placed with `email` (an address the account leaves without ever having proven it).

@@ -5,7 +5,9 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
 use super::{
-    Origin, SignedIn, Work, credentials, password_policy,
+    Origin, SignedIn, Work, credentials,
+    events::Event,
+    password_policy,
     validate::Checks,
     windows::{self, Window},
 };
@@ -129,6 +131,7 @@ pub async fn reset_password(
         .filter(customer::Model::is_active)
         .ok_or_else(invalid)?;
     let proved_address = used.email == customer.email_normalized;
+    let newly_verified = customer.email_verified_at.is_none() && proved_address;
     let verified_at = customer.email_verified_at.or(proved_address.then_some(now));
     let mut row = customer.into_active_model();
     row.password_hash = Set(password_hash);
@@ -140,6 +143,12 @@ pub async fn reset_password(
     one_time::void_all(work.db(), customer.id, now).await?;
     session::revoke_all(work.db(), customer.id, None, now).await?;
     work.affects(Change::Customer(customer.id));
+    let changed_fields = vec!["password"];
+    work.publish(customer.project_id, customer.id, Event::CustomerUpdated { changed_fields });
+    if newly_verified {
+        let verified = Event::CustomerEmailVerified { email: customer.email.clone() };
+        work.publish(customer.project_id, customer.id, verified);
+    }
     let signed_in = super::sign_in(work.db(), state, origin, customer, now).await?;
     work.finish().await?;
     Ok(signed_in)

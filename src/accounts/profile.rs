@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
 
 use super::{
     Authenticated, Customer, Origin, Work, credentials,
+    events::Event,
     fields::{self, Attribute, Entered, Purpose, Raw},
     password_policy,
     register::email_taken_or_internal,
@@ -103,6 +104,13 @@ pub async fn update_profile(
     if nothing_changes {
         return Ok(current.clone().into());
     }
+    let mut changed_fields = fields::changed(current, &values);
+    if email.as_ref().is_some_and(|e| e.address != current.email) {
+        changed_fields.push("email");
+    }
+    if password_hash.is_some() {
+        changed_fields.push("password");
+    }
     let mut row = current.clone().into_active_model();
     fields::apply(&mut row, &values);
     if let Some(email) = email {
@@ -136,12 +144,21 @@ pub async fn update_profile(
         if current.email_verified_at.is_none() {
             super::orders::release(work.db(), current.id, Some(&current.email_normalized)).await?;
         }
-        work.enqueue(super::LinkGuestOrders::KIND, Some(updated.id), &serde_json::json!({})).await?;
+        super::LinkGuestOrders::enqueue(&mut work, updated.id).await?;
         let name = updated.full_name();
         let notice = state
             .mail
             .compose(&current.email, &Letter::EmailChanged { name: &name, new_email: &updated.email })?;
         work.send(current.id, notice).await?;
+        let previous_email = current.email.clone();
+        work.publish(
+            updated.project_id,
+            updated.id,
+            Event::CustomerEmailChanged { previous_email, email: updated.email.clone() },
+        );
+    }
+    if !changed_fields.is_empty() {
+        work.publish(updated.project_id, updated.id, Event::CustomerUpdated { changed_fields });
     }
     work.affects(Change::Customer(current.id));
     work.finish().await?;

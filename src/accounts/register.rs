@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, QueryFilter, Se
 use super::{
     Address, DEFAULT_GROUP_CODE, Given, Origin, STATUS_ACTIVE, SignedIn, Work, authorize_project,
     credentials,
+    events::Event,
     fields::{self, Attribute, Entered, Purpose, Raw},
     password_policy, project_exists,
     validate::Checks,
@@ -154,14 +155,21 @@ pub async fn register(state: &AppState, origin: &Origin, input: Registration) ->
     };
     fields::apply(&mut row, &values);
     let customer = row.insert(work.db()).await.map_err(email_taken_or_internal)?;
+    let created = Event::CustomerCreated {
+        email: customer.email.clone(),
+        first_name: customer.first_name.clone(),
+        last_name: customer.last_name.clone(),
+    };
+    work.publish(customer.project_id, customer.id, created);
     if let Some(billing) = billing {
         let defaults = super::addresses::Defaults { billing: true, shipping: false };
-        super::addresses::insert(work.db(), customer.id, billing, defaults, now).await?;
+        let address = super::addresses::insert(work.db(), customer.id, billing, defaults, now).await?;
+        work.publish(customer.project_id, customer.id, Event::AddressCreated { address_id: address.id });
     }
     super::verification::send_first_link(&mut work, &customer, now).await?;
     // The webshop document's promise: past guest orders with this address are linked in the
     // background (in this transaction's job, so a crash before it runs loses nothing).
-    work.enqueue(super::LinkGuestOrders::KIND, Some(customer.id), &serde_json::json!({})).await?;
+    super::LinkGuestOrders::enqueue(&mut work, customer.id).await?;
     let signed_in = super::sign_in(work.db(), state, origin, customer, now).await?;
     work.finish().await?;
     Ok(signed_in)

@@ -4,7 +4,7 @@
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
 
-use super::{Work, validate::Email};
+use super::{Work, events::Event, validate::Email};
 use crate::{
     auth::{cache::Change, session},
     entity::customer,
@@ -26,7 +26,7 @@ pub async fn set_suspended(state: &AppState, project_id: i32, email: &str, suspe
     else {
         return Ok(false);
     };
-    let id = found.id;
+    let (id, project, was) = (found.id, found.project_id, found.status);
     let mut row = found.into_active_model();
     row.status = Set(if suspended { customer::STATUS_SUSPENDED } else { customer::STATUS_ACTIVE });
     row.security_stamp = Set(session::new_stamp());
@@ -36,6 +36,12 @@ pub async fn set_suspended(state: &AppState, project_id: i32, email: &str, suspe
         session::revoke_all(work.db(), id, None, now).await?;
     }
     work.affects(Change::Customer(id));
+    match (suspended, was == customer::STATUS_SUSPENDED) {
+        (true, false) => work.publish(project, id, Event::CustomerSuspended),
+        (false, true) => work.publish(project, id, Event::CustomerReactivated),
+        // Suspending a suspended account (or reactivating an active one) changes nothing.
+        _ => {}
+    }
     work.finish().await?;
     tracing::info!(customer_id = id, suspended, "account status changed");
     Ok(true)

@@ -5,6 +5,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 
 use super::{
     Authenticated, Work,
+    events::Event,
     windows::{self, Window},
 };
 use crate::{
@@ -94,6 +95,8 @@ pub async fn verify_email(
     row.updated_at = Set(now);
     let customer = row.update(work.db()).await?;
     work.affects(Change::Customer(customer.id));
+    let verified = Event::CustomerEmailVerified { email: customer.email.clone() };
+    work.publish(customer.project_id, customer.id, verified);
     work.finish().await?;
     Ok(Verification::seen_by(customer, viewer))
 }

@@ -42,6 +42,8 @@ pub struct Model {
     /// Bumped whenever the account's sessions are ended for its safety; a login opens its
     /// session only if the stamp it read before checking the password is still current.
     pub security_stamp: i64,
+    /// How many webhook events the account has produced: the last one's sequence number.
+    pub event_sequence: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,8 @@ pub struct Model {
     pub kind: String,
     /// The account the work is about, if one.
     pub customer_id: Option<i64>,
+    /// Jobs of one lane run one (or a few) at a time; lanes run side by side.
+    pub lane: String,
     /// What the kind needs to do it, as JSON.
     #[sea_orm(column_type = "Text")]
     pub payload: String,

@@ -11,3 +11,5 @@ pub mod project;
 pub mod project_api_key;
 pub mod refresh_token;
 pub mod session;
+pub mod webhook_endpoint;
+pub mod webhook_event;

@@ -253,7 +253,7 @@ async fn a_claim_left_by_a_crashed_worker_lapses_after_the_send_timeout_and_a_ma
     let claim =
         chrono::Duration::from_std(app.state.mail.send_timeout() + mail::delivery::CLAIM_MARGIN).unwrap();
     let txn = sea_orm::TransactionTrait::begin(&app.state.db).await.unwrap();
-    let id = queue::enqueue(&txn, mail::KIND, None, &letter.payload(), now).await.unwrap();
+    let id = queue::enqueue(&txn, mail::KIND, mail::KIND, None, &letter.payload(), now).await.unwrap();
     outbox::claim(&txn, id, now + claim).await;
     txn.commit().await.unwrap();
     let started = Instant::now();

@@ -27,3 +27,4 @@ mod shops;
 mod smtp;
 mod tokens;
 mod tools;
+mod webhooks;
