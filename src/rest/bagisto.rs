@@ -73,9 +73,11 @@ impl utoipa::PartialSchema for BagistoCustomer {
         for spec in Attribute::bagisto() {
             let schema = match spec.kind {
                 Kind::Text { required: true } => text(),
+                // Null belongs in the enum too: a nullable type with an enum that leaves it out
+                // still refuses null, and generated clients then fail on a customer with none.
                 Kind::Gender => ObjectBuilder::new()
                     .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-                    .enum_values(Some(["Male", "Female", "Other"]))
+                    .enum_values(Some([json!("Male"), json!("Female"), json!("Other"), Value::Null]))
                     .build(),
                 _ => nullable(),
             };
