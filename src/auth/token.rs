@@ -1,5 +1,7 @@
 //! HS256 access tokens naming a session; algorithm and claims pinned on the way in.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -38,6 +40,9 @@ pub struct IssuedToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// How many verified tokens are remembered: a few hundred bytes each, so a few MiB at most.
+const VERIFIED_CAPACITY: u64 = 16_384;
+
 /// Signs and checks access tokens with one secret.
 pub struct TokenIssuer {
     encoding: EncodingKey,
@@ -45,6 +50,11 @@ pub struct TokenIssuer {
     validation: Validation,
     issuer: String,
     ttl: chrono::Duration,
+    /// Tokens whose signature and claims were checked, by their exact text. A storefront sends
+    /// the same token with every request, and checking its signature again proves nothing new;
+    /// only expiry changes with time, and it is checked on every use. Only tokens that passed
+    /// are kept, so a caller cannot fill this with forgeries.
+    verified: moka::sync::Cache<String, Arc<Claims>>,
 }
 
 impl TokenIssuer {
@@ -62,6 +72,11 @@ impl TokenIssuer {
             validation,
             issuer,
             ttl: chrono::Duration::from_std(ttl)?,
+            // A token outlives its `ttl` by the leeway only; past that it would be refused anyway.
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(ttl + std::time::Duration::from_secs(LEEWAY_SECONDS))
+                .build(),
         })
     }
 
@@ -82,10 +97,63 @@ impl TokenIssuer {
     }
 
     /// The claims of a well-formed, correctly signed, unexpired token for us; `None` otherwise.
-    pub fn verify(&self, token: &str) -> Option<Claims> {
+    pub fn verify(&self, token: &str) -> Option<Arc<Claims>> {
+        self.verify_at(token, Utc::now().timestamp())
+    }
+
+    /// [`Self::verify`] at unix time `now` for what is remembered (the signature check itself
+    /// reads the clock).
+    fn verify_at(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
+        if let Some(claims) = self.verified.get(token) {
+            return (claims.exp >= now - LEEWAY_SECONDS as i64).then_some(claims);
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
         // A token from the future is forged or from a broken clock: refuse it.
-        let issued_in_future = claims.iat > Utc::now().timestamp() + LEEWAY_SECONDS as i64;
-        (!issued_in_future).then_some(claims)
+        if claims.iat > now + LEEWAY_SECONDS as i64 {
+            return None;
+        }
+        let claims = Arc::new(claims);
+        self.verified.insert(token.to_owned(), claims.clone());
+        Some(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn issuer() -> TokenIssuer {
+        TokenIssuer::new(
+            b"test-secret-test-secret-test-secret",
+            "http://accounts.test".into(),
+            Duration::from_secs(60),
+        )
+        .expect("issuer")
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let tokens = issuer();
+        let issued = tokens.issue(7, Uuid::new_v4(), Utc::now()).expect("issued");
+        let now = Utc::now().timestamp();
+        assert_eq!(tokens.verify_at(&issued.token, now).map(|c| c.sub.clone()).as_deref(), Some("7"));
+        let past_leeway = issued.expires_at.timestamp() + LEEWAY_SECONDS as i64 + 1;
+        assert!(tokens.verify_at(&issued.token, past_leeway).is_none(), "expired, remembered or not");
+    }
+
+    #[test]
+    fn a_tampered_copy_of_a_remembered_token_is_refused() {
+        let tokens = issuer();
+        let issued = tokens.issue(7, Uuid::new_v4(), Utc::now()).expect("issued");
+        assert!(tokens.verify(&issued.token).is_some());
+        // A character inside the signature: the last one carries bits the decoding may ignore.
+        let at = issued.token.len() - 10;
+        let flipped = if &issued.token[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{flipped}{}", &issued.token[..at], &issued.token[at + 1..]);
+        assert!(tokens.verify(&tampered).is_none());
+        let (header_and_claims, _) = issued.token.rsplit_once('.').expect("three parts");
+        assert!(tokens.verify(&format!("{header_and_claims}.")).is_none(), "no signature");
     }
 }
