@@ -120,6 +120,8 @@ struct Environment {
     pub password_min_score: u8,
     /// `HASH_CONCURRENCY`: argon2 runs at once (each holds 19 MiB); the core count when unset.
     pub hash_concurrency: Option<usize>,
+    /// `HASH_NICE`: the hashing threads' nice value (0–19); higher yields more CPU to requests.
+    pub hash_nice: u8,
     /// `MAX_BODY_BYTES`.
     pub max_body_bytes: usize,
     /// `REQUEST_TIMEOUT_SECONDS`.
@@ -241,6 +243,7 @@ impl Default for Environment {
             password_min_length: 8,
             password_min_score: 3,
             hash_concurrency: None,
+            hash_nice: 10,
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
             header_read_timeout_seconds: 10,
@@ -435,6 +438,8 @@ pub struct Auth {
     pub password_min_score: u8,
     /// `HASH_CONCURRENCY`: argon2 runs at once; the core count when unset.
     pub hash_concurrency: Option<usize>,
+    /// `HASH_NICE`: the hashing threads' nice value, 0–19.
+    pub hash_nice: u8,
     /// `REQUIRE_EMAIL_VERIFICATION`: refuse login to unverified accounts.
     pub require_email_verification: bool,
     /// `REFRESH_TOKEN_COOKIE`: refresh tokens as an HttpOnly, Secure, SameSite=Strict cookie.
@@ -588,6 +593,7 @@ impl Settings {
                 password_min_length: env.password_min_length,
                 password_min_score: env.password_min_score,
                 hash_concurrency: env.hash_concurrency,
+                hash_nice: env.hash_nice,
                 require_email_verification: env.require_email_verification,
                 refresh_token_cookie: env.refresh_token_cookie,
             },
@@ -711,6 +717,9 @@ impl Settings {
         }
         if self.auth.hash_concurrency == Some(0) {
             return Err(refuse("HASH_CONCURRENCY", "must be greater than 0"));
+        }
+        if self.auth.hash_nice > 19 {
+            return Err(refuse("HASH_NICE", "must be between 0 and 19"));
         }
         if let Some(url) = &self.mail.smtp_url {
             let parsed = Url::parse(url.expose_secret()).map_err(|e| refuse("SMTP_URL", e.to_string()))?;
@@ -947,6 +956,18 @@ mod tests {
         };
         assert_eq!(score(5).validate().err().map(|e| e.variable).as_deref(), Some("PASSWORD_MIN_SCORE"));
         assert!(score(4).validate().is_ok());
+    }
+
+    #[test]
+    fn a_hash_nice_value_above_19_is_refused() {
+        let nice = |nice| {
+            let mut settings = Settings::default();
+            settings.auth.hash_nice = nice;
+            settings
+        };
+        assert_eq!(nice(20).validate().err().map(|e| e.variable).as_deref(), Some("HASH_NICE"));
+        assert!(nice(19).validate().is_ok());
+        assert!(nice(0).validate().is_ok());
     }
 
     #[test]

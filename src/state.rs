@@ -72,7 +72,7 @@ impl AppState {
             None => development_secret(&settings.database.data_dir)?,
         };
         let tokens = TokenIssuer::new(&secret, settings.public_url(), settings.jwt_ttl())?;
-        let hasher = PasswordHasher::new(settings.hash_concurrency())?;
+        let hasher = PasswordHasher::new(settings.hash_concurrency(), settings.auth.hash_nice)?;
         let mail = Mailer::new(&settings)?;
         let public = url::Url::parse(&settings.public_url())?;
         let mut page_origins = settings.server.cors_allowed_origins.clone();

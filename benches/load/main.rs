@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use phases::seed;
 use report::print_table;
-use service::{Service, hash_ms, parallel_hashes_per_s, service_hash_concurrency};
+use service::{Service, hash_ms, parallel_hashes_per_s, service_hash_concurrency, service_hash_nice};
 
 /// The password every seeded customer has.
 const PASSWORD: &str = "bench-password-123";
@@ -158,6 +158,7 @@ async fn main() -> anyhow::Result<()> {
         parallel_hashes_per_s: parallel,
         flood_me_rate: args.flood_me_rate,
         hash_concurrency: service_hash_concurrency(),
+        hash_nice: service_hash_nice(),
     };
     let mut results = report::figures(&run, &measured);
     report::two_replicas(&mut results, &measured, &me_2, &login_2);

@@ -33,6 +33,8 @@ pub(crate) struct Run {
     pub(crate) parallel_hashes_per_s: f64,
     pub(crate) flood_me_rate: u64,
     pub(crate) hash_concurrency: usize,
+    /// The hashing threads' nice value.
+    pub(crate) hash_nice: u8,
 }
 
 /// Every figure, named as `target/bench/results.json` names it.
@@ -115,6 +117,7 @@ pub(crate) fn figures(run: &Run, measured: &Measured) -> Map<String, Value> {
     put("idle_rss_mib", json!(round(idle_rss)));
     put("peak_rss_mib", json!(round(peak_rss)));
     put("hash_concurrency", json!(hash_concurrency));
+    put("hash_nice", json!(run.hash_nice));
     put("ratio_login_to_ceiling", json!(ratio(login_256.per_second() / ceiling)));
     put("ratio_me_to_health", json!(ratio(me.per_second() / health.per_second())));
     put("ratio_me_to_typename", json!(ratio(me.per_second() / typename.per_second())));

@@ -67,8 +67,10 @@ impl Service {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect();
-        if let Ok(concurrency) = std::env::var("HASH_CONCURRENCY") {
-            environment.push(("HASH_CONCURRENCY".to_owned(), concurrency));
+        for passed in ["HASH_CONCURRENCY", "HASH_NICE"] {
+            if let Ok(value) = std::env::var(passed) {
+                environment.push((passed.to_owned(), value));
+            }
         }
         environment.extend(env.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
         let child = Command::new(binary())
@@ -192,4 +194,12 @@ pub(crate) fn service_hash_concurrency() -> usize {
     let mut settings = customer_accounts::config::Settings::default();
     settings.auth.hash_concurrency = configured;
     settings.hash_concurrency()
+}
+
+/// The hashing threads' nice value: `HASH_NICE` (passed through to the service) or its default.
+pub(crate) fn service_hash_nice() -> u8 {
+    std::env::var("HASH_NICE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(customer_accounts::config::Settings::default().auth.hash_nice)
 }
