@@ -243,7 +243,7 @@ impl Default for Environment {
             password_min_length: 8,
             password_min_score: 3,
             hash_concurrency: None,
-            hash_nice: 10,
+            hash_nice: 14,
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
             header_read_timeout_seconds: 10,

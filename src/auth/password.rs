@@ -112,7 +112,7 @@ impl Engine {
 /// Hashes and verifies passwords on a fixed pool of lower-priority threads.
 ///
 /// The pool size bounds memory (each running hash holds 19 MiB, and each thread's allocator keeps
-/// at most one such block) and CPU: the threads run at nice `HASH_NICE` (10 by default), so
+/// at most one such block) and CPU: the threads run at nice `HASH_NICE` (14 by default), so
 /// request handling comes first in a login flood, yet logins keep a share under a read storm.
 pub struct PasswordHasher {
     queue: mpsc::Sender<Job>,
@@ -196,8 +196,8 @@ fn work(params: Params, nice: u8, jobs: &Mutex<mpsc::Receiver<Job>>) {
     let mut engine = Engine::new(params);
     // A nice value, not Linux's idle scheduling class: the idle class starves hashing outright
     // whenever anything else keeps the cores busy. Measured (README, Performance), nice 19 left
-    // logins a third of their solo rate under a read storm and nice 5 tripled `me`'s p99 in a
-    // login flood; 10 keeps both within bounds. On Linux the nice value is per thread.
+    // logins about a third of their solo rate under a read storm, and 10 or lower doubled `me`'s
+    // p99 in a login flood; 14 is the compromise. On Linux the nice value is per thread.
     if let Err(err) = rustix::process::setpriority_process(None, i32::from(nice)) {
         tracing::warn!(error = %err, nice, "cannot set the hashing threads' nice value");
     }
