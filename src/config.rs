@@ -947,27 +947,27 @@ mod tests {
         assert!(with_secret(&"x".repeat(32)).validate().is_ok());
     }
 
+    /// The variable validation refuses in the default settings with `auth` changed by `change`.
+    fn refused_with_auth(change: impl FnOnce(&mut Auth)) -> Option<String> {
+        let mut settings = Settings::default();
+        change(&mut settings.auth);
+        settings.validate().err().map(|e| e.variable)
+    }
+
     #[test]
     fn a_password_score_above_four_is_refused() {
-        let score = |score| {
-            let mut settings = Settings::default();
-            settings.auth.password_min_score = score;
-            settings
-        };
-        assert_eq!(score(5).validate().err().map(|e| e.variable).as_deref(), Some("PASSWORD_MIN_SCORE"));
-        assert!(score(4).validate().is_ok());
+        assert_eq!(
+            refused_with_auth(|auth| auth.password_min_score = 5).as_deref(),
+            Some("PASSWORD_MIN_SCORE")
+        );
+        assert_eq!(refused_with_auth(|auth| auth.password_min_score = 4), None);
     }
 
     #[test]
     fn a_hash_nice_value_above_19_is_refused() {
-        let nice = |nice| {
-            let mut settings = Settings::default();
-            settings.auth.hash_nice = nice;
-            settings
-        };
-        assert_eq!(nice(20).validate().err().map(|e| e.variable).as_deref(), Some("HASH_NICE"));
-        assert!(nice(19).validate().is_ok());
-        assert!(nice(0).validate().is_ok());
+        assert_eq!(refused_with_auth(|auth| auth.hash_nice = 20).as_deref(), Some("HASH_NICE"));
+        assert_eq!(refused_with_auth(|auth| auth.hash_nice = 19), None);
+        assert_eq!(refused_with_auth(|auth| auth.hash_nice = 0), None);
     }
 
     #[test]
